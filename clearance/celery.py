@@ -1,0 +1,54 @@
+"""The Celery app: the one place, beside urls.py, that gathers every app's tasks."""
+
+import os
+from typing import Any
+
+from celery import Celery, bootsteps
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clearance.settings")
+
+app = Celery("clearance")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+# Beat runs these; the schedule is code so a change is reviewed like any other.
+app.conf.beat_schedule = {
+    "sweep-notification-outbox": {
+        "task": "clearance.sweep_notification_outbox",
+        "schedule": 60.0,
+    },
+}
+
+
+class WorkerHeartbeat(bootsteps.StartStopStep):
+    """Writes a heartbeat to Redis on a timer so /healthz can tell a worker is alive."""
+
+    requires = {"celery.worker.components:Timer"}
+
+    def __init__(self, worker: Any, **kwargs: Any) -> None:
+        self.tref: Any = None
+
+    def start(self, worker: Any) -> None:
+        from django.conf import settings
+
+        self.beat(worker)
+        self.tref = worker.timer.call_repeatedly(
+            settings.WORKER_HEARTBEAT_SECONDS, self.beat, (worker,), priority=10
+        )
+
+    def stop(self, worker: Any) -> None:
+        if self.tref is not None:
+            self.tref.cancel()
+
+    def beat(self, worker: Any) -> None:
+        import redis
+
+        from clearance.health import record_worker_heartbeat
+
+        try:
+            record_worker_heartbeat(worker.hostname)
+        except redis.RedisError:
+            pass  # Redis is down; /healthz reports that itself, and the next beat retries.
+
+
+app.steps["worker"].add(WorkerHeartbeat)

@@ -1,0 +1,125 @@
+"""Run the whole portal on one machine: ``make demo`` calls ``python -m clearance.devstack``.
+
+Starts what is missing (embedded PostgreSQL and Redis when DATABASE_URL or REDIS_URL is unset,
+and a loopback SMTP server that prints each message when EMAIL_HOST is unset), migrates, loads
+the demo data, then runs the web server, a Celery worker and beat until Ctrl-C, when it stops
+them all.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from email import message_from_bytes
+from email.message import Message
+from pathlib import Path
+from typing import Any
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+class PrintingHandler:
+    """An SMTP handler that prints each message, so a demo user can open its links."""
+
+    def __init__(self, outbox: Path) -> None:
+        self.outbox = outbox
+        outbox.mkdir(parents=True, exist_ok=True)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        raw: bytes = envelope.original_content or envelope.content
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        (self.outbox / f"{stamp}-{abs(hash(raw))}.eml").write_bytes(raw)
+        message = message_from_bytes(raw)
+        print(f"\n--- mail to {', '.join(envelope.rcpt_tos)}: {message['Subject']}")
+        print(_text_part(message))
+        return "250 Message accepted for delivery"
+
+
+def _text_part(message: Message) -> str:
+    for part in message.walk():
+        if part.get_content_type() == "text/plain":
+            payload = part.get_payload(decode=True)
+            if isinstance(payload, bytes):
+                return payload.decode(part.get_content_charset() or "utf-8", "replace")
+    return ""
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def main() -> int:
+    from clearance import embedded
+
+    data_dir = Path(os.environ.get("DATA_DIR", BASE_DIR / ".data"))
+    env = dict(os.environ)
+    env.setdefault("DEBUG", "true")
+    port = env.get("PORT", "8000")
+    env.setdefault("SITE_URL", f"http://127.0.0.1:{port}")
+    if not env.get("DATABASE_URL"):
+        env["DATABASE_URL"] = embedded.database_url(data_dir)
+        print(f"Embedded PostgreSQL: {env['DATABASE_URL']}")
+    if not env.get("REDIS_URL"):
+        env["REDIS_URL"] = embedded.redis_url(data_dir)
+        print(f"Embedded Redis: {env['REDIS_URL']}")
+    smtp = None
+    if not env.get("EMAIL_HOST"):
+        from aiosmtpd.controller import Controller
+
+        smtp_port = _free_port()
+        smtp = Controller(PrintingHandler(data_dir / "mail"), hostname="127.0.0.1", port=smtp_port)
+        smtp.start()
+        env["EMAIL_HOST"], env["EMAIL_PORT"] = "127.0.0.1", str(smtp_port)
+        print(f"Mail is printed here and kept in {data_dir / 'mail'}")
+
+    python = sys.executable
+    manage = str(BASE_DIR / "manage.py")
+    subprocess.run([python, manage, "migrate", "--noinput"], env=env, check=True)
+    subprocess.run([python, manage, "seed_demo"], env=env, check=True)
+
+    bin_dir = Path(python).parent
+    commands = {
+        "web": [
+            str(bin_dir / "gunicorn"), "clearance.wsgi:application",
+            "--bind", f"127.0.0.1:{port}", "--workers", "2", "--access-logfile", "-",
+        ],
+        "worker": [str(bin_dir / "celery"), "-A", "clearance", "worker", "-l", "info", "-c", "2"],
+        "beat": [
+            str(bin_dir / "celery"), "-A", "clearance", "beat", "-l", "info",
+            "-s", str(data_dir / "celerybeat-schedule"),
+        ],
+    }
+    processes = {
+        name: subprocess.Popen(command, env=env, cwd=BASE_DIR)
+        for name, command in commands.items()
+    }
+    print(f"\nThe portal is at http://127.0.0.1:{port}/  (Ctrl-C stops everything)\n")
+    try:
+        while all(p.poll() is None for p in processes.values()):
+            time.sleep(0.5)
+        stopped = [name for name, p in processes.items() if p.poll() is not None]
+        print(f"Stopped unexpectedly: {', '.join(stopped)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nStopping…")
+        return 0
+    finally:
+        for p in processes.values():
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in processes.values():
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        if smtp is not None:
+            smtp.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

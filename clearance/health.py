@@ -1,0 +1,52 @@
+"""The state of the services the portal needs, for /healthz and for the worker's heartbeat."""
+
+import time
+from typing import Any
+
+import redis
+from django.conf import settings
+from django.db import connection
+
+HEARTBEAT_KEY = "clearance:worker-heartbeat"
+
+
+def redis_client() -> "redis.Redis[bytes]":
+    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+
+
+def record_worker_heartbeat(hostname: str) -> None:
+    """Called by every worker on a timer; the key lapses when no worker renews it."""
+    ttl = settings.WORKER_HEARTBEAT_SECONDS * 3
+    redis_client().set(HEARTBEAT_KEY, f"{hostname} {time.time():.0f}", ex=ttl)
+
+
+def check_database() -> dict[str, Any]:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception as exc:
+        return {"ok": False, "error": exc.__class__.__name__}
+    return {"ok": True}
+
+
+def check_redis_and_worker() -> tuple[dict[str, Any], dict[str, Any]]:
+    try:
+        client = redis_client()
+        client.ping()
+        beat = client.get(HEARTBEAT_KEY)
+    except redis.RedisError as exc:
+        down = {"ok": False, "error": exc.__class__.__name__}
+        return down, {"ok": False, "error": "redis unreachable"}
+    if beat is None:
+        return {"ok": True}, {"ok": False, "error": "no worker heartbeat"}
+    hostname, _, stamp = beat.decode().rpartition(" ")
+    return {"ok": True}, {"ok": True, "worker": hostname, "age_seconds": int(time.time() - float(stamp))}
+
+
+def status() -> tuple[bool, dict[str, Any]]:
+    database = check_database()
+    redis_state, worker = check_redis_and_worker()
+    checks = {"database": database, "redis": redis_state, "worker": worker}
+    healthy = all(check["ok"] for check in checks.values())
+    return healthy, {"status": "ok" if healthy else "unavailable", "checks": checks}

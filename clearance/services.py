@@ -1,0 +1,203 @@
+"""Writes for accounts, organisations and notifications.
+
+Each service owns its transaction, records the acting user on the history rows it causes, and
+queues side effects (email) only after the transaction commits.
+"""
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.contrib.auth.models import Group
+from django.core import signing
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+
+from clearance.models import Membership, Notification, Organisation, Role, User
+
+VERIFY_EMAIL_SALT = "clearance.verify-email"
+
+
+class ServiceError(Exception):
+    """A business rule refused the request; ``field`` names the input at fault, if any."""
+
+    def __init__(self, message: str, *, field: str | None = None, code: str = "invalid") -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.code = code
+
+
+def _by(instance: Any, by: User | None) -> Any:
+    """Attach the acting user so simple-history writes it on the row the next save makes."""
+    instance._history_user = by
+    return instance
+
+
+def seller_register(
+    *,
+    email: str,
+    password: str,
+    full_name: str,
+    organisation_name: str,
+    country: str = "",
+    language: str = "en",
+) -> User:
+    """Create an inactive seller account and its organisation, and send the confirmation email.
+
+    The account signs in only after the address is confirmed (``user_verify_email``).
+    """
+    from clearance import tasks
+
+    email = User.objects.normalize_email(email).strip().lower()
+    if User.objects.filter(email__iexact=email).exists():
+        raise ServiceError("An account with this email address already exists.", field="email")
+    if Organisation.objects.filter(name__iexact=organisation_name.strip()).exists():
+        raise ServiceError(
+            "An organisation with this name is already registered.", field="organisation_name"
+        )
+    with transaction.atomic():
+        user = User(email=email, full_name=full_name, language=language, is_active=False)
+        user.set_password(password)
+        _by(user, None).save()
+        organisation = Organisation(
+            name=organisation_name.strip(), kind=Organisation.Kind.SELLER, owner=user,
+            country=country,
+        )
+        _by(organisation, user).save()
+        _by(Membership(user=user, organisation=organisation, role=Membership.Role.OWNER), user).save()
+        tasks.send_verification_email.delay_on_commit(user.pk)
+    return user
+
+
+def verification_token(user: User) -> str:
+    return signing.dumps({"u": user.pk, "e": user.email}, salt=VERIFY_EMAIL_SALT)
+
+
+def user_verify_email(*, token: str) -> User:
+    """Activate the account the token was made for. Using a token twice is harmless."""
+    from django.conf import settings
+
+    try:
+        data = signing.loads(
+            token, salt=VERIFY_EMAIL_SALT, max_age=settings.EMAIL_VERIFICATION_MAX_AGE
+        )
+    except signing.SignatureExpired:
+        raise ServiceError("This confirmation link has expired.", code="expired") from None
+    except signing.BadSignature:
+        raise ServiceError("This confirmation link is not valid.", code="invalid") from None
+    with transaction.atomic():
+        user = User.objects.select_for_update().filter(pk=data["u"], email=data["e"]).first()
+        if user is None:
+            raise ServiceError("This confirmation link is not valid.", code="invalid")
+        if user.email_verified_at is None:
+            user.email_verified_at = timezone.now()
+            user.is_active = True
+            _by(user, user).save(update_fields=["email_verified_at", "is_active"])
+            notify(
+                event="account_ready",
+                recipients=[user],
+                context={"name": user.get_short_name()},
+                url="/dashboard/",
+            )
+    return user
+
+
+def organisation_create(*, name: str, kind: str, owner: User, by: User | None) -> Organisation:
+    with transaction.atomic():
+        organisation = Organisation(name=name, kind=kind, owner=owner)
+        _by(organisation, by).save()
+        _by(Membership(user=owner, organisation=organisation, role=Membership.Role.OWNER), by).save()
+    return organisation
+
+
+def user_set_roles(*, user: User, roles: Iterable[str], by: User | None) -> None:
+    """Give a user exactly these staff roles. Administrators also reach the admin site."""
+    names = set(roles)
+    unknown = names - set(Role.values)
+    if unknown:
+        raise ServiceError(f"Unknown role: {', '.join(sorted(unknown))}.", field="roles")
+    with transaction.atomic():
+        user.groups.set(Group.objects.filter(name__in=names))
+        user.is_staff = user.is_superuser or Role.ADMINISTRATOR in names
+        # The m2m change writes no history row of its own: this save records who did it.
+        _by(user, by).save(update_fields=["is_staff"])
+    user.__dict__.pop("_role_names", None)
+
+
+def render_notification(event: str, context: dict[str, Any], language: str) -> tuple[str, str, str]:
+    """Subject, text and HTML of an event's message, in the recipient's language."""
+    with translation.override(language):
+        subject = render_to_string(f"notifications/{event}/subject.txt", context).strip()
+        text = render_to_string(f"notifications/{event}/body.txt", context)
+        html = render_to_string(f"notifications/{event}/body.html", context)
+    return " ".join(subject.split()), text, html
+
+
+def notify(
+    *,
+    event: str,
+    recipients: Iterable[User] = (),
+    organisation: Organisation | None = None,
+    context: dict[str, Any] | None = None,
+    url: str = "",
+    email: bool = True,
+) -> list[Notification]:
+    """Tell people of an event: an in-app notification each, and an email sent after commit.
+
+    ``organisation`` adds every member of it. Call inside the caller's transaction: if that
+    rolls back, nothing is shown and nothing is sent.
+    """
+    from clearance import tasks
+
+    context = dict(context or {})
+    people: dict[int, User] = {user.pk: user for user in recipients}
+    if organisation is not None:
+        for member in organisation.members.filter(is_active=True):
+            people.setdefault(member.pk, member)
+    created = []
+    with transaction.atomic():
+        for user in people.values():
+            subject, text, _html = render_notification(event, context, user.language)
+            created.append(
+                Notification.objects.create(
+                    recipient=user,
+                    organisation=organisation,
+                    event=event,
+                    subject=subject,
+                    body=text,
+                    url=url,
+                    context=context,
+                    email_status=(
+                        Notification.EmailStatus.PENDING
+                        if email
+                        else Notification.EmailStatus.SKIPPED
+                    ),
+                )
+            )
+        for notification in created:
+            if email:
+                tasks.send_notification_email.delay_on_commit(notification.pk)
+    return created
+
+
+def notification_mark_read(*, user: User, notification_id: int | None = None) -> int:
+    """Mark one notification (or all of them) read; returns how many changed."""
+    qs = Notification.objects.for_user(user).unread()
+    if notification_id is not None:
+        qs = qs.filter(pk=notification_id)
+    return qs.update(read_at=timezone.now())
+
+
+def backup_codes_reset(*, user: User, count: int = 10) -> list[str]:
+    """Replace a user's one-time backup codes; the caller shows them once."""
+    from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+
+    with transaction.atomic():
+        device, _created = StaticDevice.objects.get_or_create(
+            user=user, name="backup", defaults={"confirmed": True}
+        )
+        device.token_set.all().delete()
+        codes = [StaticToken.random_token() for _ in range(count)]
+        StaticToken.objects.bulk_create([StaticToken(device=device, token=c) for c in codes])
+    return codes

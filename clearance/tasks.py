@@ -1,0 +1,109 @@
+"""Celery tasks of the clearance core. Each takes ids and is safe to run twice."""
+
+import logging
+from datetime import timedelta
+
+from celery import shared_task
+from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from clearance.models import Notification, User
+
+log = logging.getLogger(__name__)
+
+
+def send_templated_email(*, to: str, template: str, context: dict[str, object], language: str) -> None:
+    """Render ``templates/<template>/{subject.txt,body.txt,body.html}`` and send it by SMTP."""
+    context = {"portal_name": settings.PORTAL_NAME, "site_url": settings.SITE_URL, **context}
+    with translation.override(language):
+        subject = " ".join(render_to_string(f"{template}/subject.txt", context).split())
+        text = render_to_string(f"{template}/body.txt", context)
+        html = render_to_string(f"{template}/body.html", context)
+    message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [to])
+    message.attach_alternative(html, "text/html")
+    message.send()
+
+
+@shared_task(name="clearance.send_verification_email", time_limit=60)
+def send_verification_email(user_id: int) -> None:
+    from clearance.services import verification_token
+
+    user = User.objects.filter(pk=user_id, email_verified_at__isnull=True).first()
+    if user is None:
+        return  # already confirmed, or gone: nothing to send
+    link = settings.SITE_URL + reverse("verify_email", args=[verification_token(user)])
+    send_templated_email(
+        to=user.email,
+        template="emails/verify_email",
+        context={"user": user, "link": link},
+        language=user.language,
+    )
+
+
+@shared_task(name="clearance.send_password_reset_email", time_limit=60)
+def send_password_reset_email(user_id: int) -> None:
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        return
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    link = settings.SITE_URL + reverse("password_reset_confirm", args=[uid, token])
+    send_templated_email(
+        to=user.email,
+        template="emails/password_reset",
+        context={"user": user, "link": link},
+        language=user.language,
+    )
+
+
+@shared_task(name="clearance.send_notification_email", time_limit=60)
+def send_notification_email(notification_id: int) -> None:
+    """Send a notification's email at most once.
+
+    The row is claimed pending → sending by a conditional update, so two deliveries of this
+    task (a redelivered message, the sweeper) cannot both send.
+    """
+    claimed = Notification.objects.filter(
+        pk=notification_id, email_status=Notification.EmailStatus.PENDING
+    ).update(email_status=Notification.EmailStatus.SENDING, email_attempts=1)
+    if claimed != 1:
+        return
+    notification = Notification.objects.select_related("recipient").get(pk=notification_id)
+    recipient = notification.recipient
+    try:
+        send_templated_email(
+            to=recipient.email,
+            template=f"notifications/{notification.event}",
+            context={**notification.context, "url": notification.url},
+            language=recipient.language,
+        )
+    except OSError:
+        log.exception("notification %s: SMTP delivery failed", notification_id)
+        # The server refused or was unreachable before accepting the message: safe to retry.
+        Notification.objects.filter(pk=notification_id).update(
+            email_status=Notification.EmailStatus.PENDING
+        )
+        raise
+    Notification.objects.filter(pk=notification_id).update(
+        email_status=Notification.EmailStatus.SENT, email_sent_at=timezone.now()
+    )
+
+
+@shared_task(name="clearance.sweep_notification_outbox", time_limit=120)
+def sweep_notification_outbox() -> int:
+    """Re-queue emails whose message was lost (a broker restart, a dead worker)."""
+    stale = timezone.now() - timedelta(minutes=5)
+    ids = list(
+        Notification.objects.filter(
+            email_status=Notification.EmailStatus.PENDING, created_at__lt=stale
+        ).values_list("pk", flat=True)[:1000]
+    )
+    for pk in ids:
+        send_notification_email.delay(pk)
+    return len(ids)

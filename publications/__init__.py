@@ -1,0 +1,1 @@
+"""The public portal: procedures, regulations, drafts, consultations, comments, subscriptions."""

@@ -1,0 +1,1 @@
+"""Payments of duties and taxes, receipts, deferred accounts and refunds."""

