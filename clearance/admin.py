@@ -6,7 +6,7 @@ from clearance.models import Membership, Organisation, User
 
 
 @admin.register(User)
-class UserAdmin(SimpleHistoryAdmin, BaseUserAdmin):  # type: ignore[misc]
+class UserAdmin(SimpleHistoryAdmin, BaseUserAdmin):  # type: ignore[misc,type-arg]
     ordering = ["email"]
     list_display = ["email", "full_name", "is_active", "is_staff", "email_verified_at"]
     search_fields = ["email", "full_name"]

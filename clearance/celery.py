@@ -1,5 +1,6 @@
 """The Celery app: the one place, beside urls.py, that gathers every app's tasks."""
 
+import contextlib
 import os
 from typing import Any
 
@@ -23,7 +24,7 @@ app.conf.beat_schedule = {
 class WorkerHeartbeat(bootsteps.StartStopStep):
     """Writes a heartbeat to Redis on a timer so /healthz can tell a worker is alive."""
 
-    requires = {"celery.worker.components:Timer"}
+    requires = ("celery.worker.components:Timer",)
 
     def __init__(self, worker: Any, **kwargs: Any) -> None:
         self.tref: Any = None
@@ -45,10 +46,9 @@ class WorkerHeartbeat(bootsteps.StartStopStep):
 
         from clearance.health import record_worker_heartbeat
 
-        try:
+        # Redis down: /healthz reports that itself, and the next beat tries again.
+        with contextlib.suppress(redis.RedisError):
             record_worker_heartbeat(worker.hostname)
-        except redis.RedisError:
-            pass  # Redis is down; /healthz reports that itself, and the next beat retries.
 
 
 app.steps["worker"].add(WorkerHeartbeat)

@@ -11,7 +11,7 @@ def portal(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     unread = 0
     if user is not None and user.is_authenticated:
-        unread = Notification.objects.for_user(user).unread().count()  # type: ignore[arg-type]
+        unread = Notification.objects.for_user(user).unread().count()
     return {
         "portal_name": settings.PORTAL_NAME,
         "portal_administration": settings.PORTAL_ADMINISTRATION,

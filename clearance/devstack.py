@@ -85,18 +85,29 @@ def main() -> int:
     bin_dir = Path(python).parent
     commands = {
         "web": [
-            str(bin_dir / "gunicorn"), "clearance.wsgi:application",
-            "--bind", f"127.0.0.1:{port}", "--workers", "2", "--access-logfile", "-",
+            str(bin_dir / "gunicorn"),
+            "clearance.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--access-logfile",
+            "-",
         ],
         "worker": [str(bin_dir / "celery"), "-A", "clearance", "worker", "-l", "info", "-c", "2"],
         "beat": [
-            str(bin_dir / "celery"), "-A", "clearance", "beat", "-l", "info",
-            "-s", str(data_dir / "celerybeat-schedule"),
+            str(bin_dir / "celery"),
+            "-A",
+            "clearance",
+            "beat",
+            "-l",
+            "info",
+            "-s",
+            str(data_dir / "celerybeat-schedule"),
         ],
     }
     processes = {
-        name: subprocess.Popen(command, env=env, cwd=BASE_DIR)
-        for name, command in commands.items()
+        name: subprocess.Popen(command, env=env, cwd=BASE_DIR) for name, command in commands.items()
     }
     print(f"\nThe portal is at http://127.0.0.1:{port}/  (Ctrl-C stops everything)\n")
     try:

@@ -1,9 +1,11 @@
+from functools import partial
 from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from clearance.models import User
@@ -72,13 +74,18 @@ class RegistrationForm(forms.Form):
 class QueuedPasswordResetForm(PasswordResetForm):
     """Queues the reset email on the worker instead of talking SMTP inside the request."""
 
-    def send_mail(  # type: ignore[override]
-        self, subject_template_name: str, email_template_name: str, context: dict[str, Any],
-        from_email: str | None, to_email: str, html_email_template_name: str | None = None,
+    def send_mail(
+        self,
+        subject_template_name: str,
+        email_template_name: str,
+        context: dict[str, Any],
+        from_email: str | None,
+        to_email: str,
+        html_email_template_name: str | None = None,
     ) -> None:
         from clearance import tasks
 
-        tasks.send_password_reset_email.delay_on_commit(context["user"].pk)
+        transaction.on_commit(partial(tasks.send_password_reset_email.delay, context["user"].pk))
 
 
 class OneTimeCodeForm(forms.Form):

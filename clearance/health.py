@@ -10,8 +10,10 @@ from django.db import connection
 HEARTBEAT_KEY = "clearance:worker-heartbeat"
 
 
-def redis_client() -> "redis.Redis[bytes]":
-    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+def redis_client() -> redis.Redis:
+    return redis.Redis.from_url(
+        settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2, decode_responses=True
+    )
 
 
 def record_worker_heartbeat(hostname: str) -> None:
@@ -40,8 +42,12 @@ def check_redis_and_worker() -> tuple[dict[str, Any], dict[str, Any]]:
         return down, {"ok": False, "error": "redis unreachable"}
     if beat is None:
         return {"ok": True}, {"ok": False, "error": "no worker heartbeat"}
-    hostname, _, stamp = beat.decode().rpartition(" ")
-    return {"ok": True}, {"ok": True, "worker": hostname, "age_seconds": int(time.time() - float(stamp))}
+    hostname, _, stamp = str(beat).rpartition(" ")
+    return {"ok": True}, {
+        "ok": True,
+        "worker": hostname,
+        "age_seconds": int(time.time() - float(stamp)),
+    }
 
 
 def status() -> tuple[bool, dict[str, Any]]:

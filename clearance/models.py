@@ -127,7 +127,7 @@ class Organisation(models.Model):
         related_name="owned_organisations",
         verbose_name=_("owner"),
     )
-    members = models.ManyToManyField(  # type: ignore[var-annotated]
+    members = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         through="Membership",
         related_name="organisations",

@@ -5,6 +5,7 @@ queues side effects (email) only after the transaction commits.
 """
 
 from collections.abc import Iterable
+from functools import partial
 from typing import Any
 
 from django.contrib.auth.models import Group
@@ -61,12 +62,16 @@ def seller_register(
         user.set_password(password)
         _by(user, None).save()
         organisation = Organisation(
-            name=organisation_name.strip(), kind=Organisation.Kind.SELLER, owner=user,
+            name=organisation_name.strip(),
+            kind=Organisation.Kind.SELLER,
+            owner=user,
             country=country,
         )
         _by(organisation, user).save()
-        _by(Membership(user=user, organisation=organisation, role=Membership.Role.OWNER), user).save()
-        tasks.send_verification_email.delay_on_commit(user.pk)
+        _by(
+            Membership(user=user, organisation=organisation, role=Membership.Role.OWNER), user
+        ).save()
+        transaction.on_commit(partial(tasks.send_verification_email.delay, user.pk))
     return user
 
 
@@ -107,7 +112,9 @@ def organisation_create(*, name: str, kind: str, owner: User, by: User | None) -
     with transaction.atomic():
         organisation = Organisation(name=name, kind=kind, owner=owner)
         _by(organisation, by).save()
-        _by(Membership(user=owner, organisation=organisation, role=Membership.Role.OWNER), by).save()
+        _by(
+            Membership(user=owner, organisation=organisation, role=Membership.Role.OWNER), by
+        ).save()
     return organisation
 
 
@@ -118,7 +125,9 @@ def user_set_roles(*, user: User, roles: Iterable[str], by: User | None) -> None
     if unknown:
         raise ServiceError(f"Unknown role: {', '.join(sorted(unknown))}.", field="roles")
     with transaction.atomic():
-        user.groups.set(Group.objects.filter(name__in=names))
+        # get_or_create, not a plain lookup: the groups come from a data migration, but a
+        # database emptied by a test flush (or a restore) must not silently drop a role.
+        user.groups.set([Group.objects.get_or_create(name=name)[0] for name in sorted(names)])
         user.is_staff = user.is_superuser or Role.ADMINISTRATOR in names
         # The m2m change writes no history row of its own: this save records who did it.
         _by(user, by).save(update_fields=["is_staff"])
@@ -177,7 +186,7 @@ def notify(
             )
         for notification in created:
             if email:
-                tasks.send_notification_email.delay_on_commit(notification.pk)
+                transaction.on_commit(partial(tasks.send_notification_email.delay, notification.pk))
     return created
 
 

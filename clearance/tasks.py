@@ -18,7 +18,9 @@ from clearance.models import Notification, User
 log = logging.getLogger(__name__)
 
 
-def send_templated_email(*, to: str, template: str, context: dict[str, object], language: str) -> None:
+def send_templated_email(
+    *, to: str, template: str, context: dict[str, object], language: str
+) -> None:
     """Render ``templates/<template>/{subject.txt,body.txt,body.html}`` and send it by SMTP."""
     context = {"portal_name": settings.PORTAL_NAME, "site_url": settings.SITE_URL, **context}
     with translation.override(language):

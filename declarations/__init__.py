@@ -1,1 +1,2 @@
-"""What sellers and platforms file: declarations, item lines, documents, bulk upload, the filing API."""
+"""What sellers and platforms file: declarations, item lines, documents, bulk upload and the
+filing API."""

@@ -68,7 +68,8 @@ class Mailbox:
             return [m for m in self.messages if address in str(m["To"])]
 
     def wait_for(self, address: str, count: int = 1, timeout: float = 30.0) -> list[EmailMessage]:
-        return wait_for(lambda: len(self.to(address)) >= count and self.to(address), timeout)
+        wait_for(lambda: len(self.to(address)) >= count, timeout)
+        return self.to(address)
 
     @staticmethod
     def text(message: EmailMessage) -> str:
@@ -124,10 +125,30 @@ class Worker:
     def start(self) -> None:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "clearance", "worker", "-l", "info",
-             "--pool", "prefork", "-c", "2", "-Q", self.env["CELERY_QUEUE"],
-             "-n", f"test-{uuid.uuid4().hex[:8]}@%h", "--without-mingle", "--without-gossip"],
-            env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "clearance",
+                "worker",
+                "-l",
+                "info",
+                "--pool",
+                "prefork",
+                "-c",
+                "2",
+                "-Q",
+                self.env["CELERY_QUEUE"],
+                "-n",
+                f"test-{uuid.uuid4().hex[:8]}@%h",
+                "--without-mingle",
+                "--without-gossip",
+            ],
+            env=self.env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         wait_for(lambda: b"ready." in self.log_path.read_bytes() or self._died(), timeout=60)
         if self._died():
@@ -210,8 +231,13 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
     args = {
         **browser_type_launch_args,
         "args": [
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
         ],
     }
     if Path(CHROMIUM).exists():
@@ -225,7 +251,9 @@ def assert_accessible(page: Any) -> None:
 
     results = Axe().run(
         page,
-        options={"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21aa", "wcag22aa"]}},
+        options={
+            "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21aa", "wcag22aa"]}
+        },
     )
     bad = [
         f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"

@@ -23,7 +23,7 @@ def widget(field: BoundField) -> SafeString:
         css += f" {css}--error"
     described = [f"{field.auto_id}_helptext"] if field.help_text else []
     described += [f"{field.auto_id}_error_{n}" for n in range(1, len(field.errors) + 1)]
-    attrs = {"class": css}
+    attrs: dict[str, str | bool] = {"class": css}
     if described:
         attrs["aria-describedby"] = " ".join(described)
     return field.as_widget(attrs=attrs)

@@ -47,7 +47,8 @@ class Command(BaseCommand):
                     services.organisation_create(name=org_name, kind=kind, owner=user, by=None)
                 else:
                     Membership.objects.get_or_create(
-                        user=user, organisation=organisation,
+                        user=user,
+                        organisation=organisation,
                         defaults={"role": Membership.Role.OWNER},
                     )
                 lines.append(f"  {kind:<13} {email:<26} {password}")
