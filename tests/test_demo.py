@@ -1,0 +1,119 @@
+"""`make demo` (after installing) runs `python -m clearance.devstack`: start it as a user would."""
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+
+import psycopg2
+import pytest
+from django.conf import settings
+
+from tests.conftest import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def fetch(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
+    except (urllib.error.URLError, OSError):
+        return 0
+
+
+def server_connection(dbname: str = "postgres"):
+    db = settings.DATABASES["default"]
+    return psycopg2.connect(
+        dbname=dbname, user=db["USER"], password=db["PASSWORD"], host=db["HOST"], port=db["PORT"]
+    )
+
+
+@pytest.fixture
+def data_dir():
+    # Not under pytest's tmp_path: the embedded PostgreSQL runs as its own system user when
+    # started by root, and must be able to reach its data folder.
+    path = Path(tempfile.mkdtemp(prefix="demo-"))
+    path.chmod(0o755)
+    yield path
+    subprocess.run(["rm", "-rf", str(path)], check=False)
+
+
+@pytest.fixture
+def system_database():
+    name = f"demo_{uuid.uuid4().hex[:8]}"
+    conn = server_connection()
+    conn.autocommit = True
+    conn.cursor().execute(f'CREATE DATABASE "{name}"')
+    conn.close()
+    db = settings.DATABASES["default"]
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    host = db["HOST"]
+    if host.startswith("/"):
+        yield f"postgresql://{auth}@/{name}?host={host}"
+    else:
+        yield f"postgresql://{auth}@{host}:{db['PORT'] or 5432}/{name}"
+    conn = server_connection()
+    conn.autocommit = True
+    conn.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    conn.close()
+
+
+def run_demo(env: dict[str, str], log: Path) -> None:
+    port = free_port()
+    env = {**env, "PORT": str(port)}
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "clearance.devstack"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        started = time.monotonic()
+        while fetch(base + "/healthz") != 200:
+            assert process.poll() is None, log.read_text()[-4000:]
+            assert time.monotonic() - started < 180, (
+                "not healthy within 3 minutes\n" + (log.read_text()[-4000:])
+            )
+            time.sleep(1)
+        assert fetch(base + "/") == 200
+        assert fetch(base + "/account/login/") == 200
+        output = log.read_text()
+        assert "seller@demo.example" in output and "officer@demo.example" in output
+        assert "backup codes:" in output
+    finally:
+        # Ctrl-C in a terminal signals the whole process group.
+        os.killpg(process.pid, signal.SIGINT)
+        code = process.wait(timeout=60)
+    assert code == 0, log.read_text()[-4000:]
+
+
+def test_the_demo_runs_on_embedded_postgresql_and_redis(data_dir):
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    env.update(DATA_DIR=str(data_dir), DEBUG="true")
+    env.pop("EMAIL_HOST", None)
+    run_demo(env, data_dir / "demo.log")
+
+
+def test_the_demo_runs_on_the_servers_named_in_the_environment(data_dir, system_database):
+    env = dict(os.environ)
+    env.update(
+        DATA_DIR=str(data_dir),
+        DEBUG="true",
+        DATABASE_URL=system_database,
+        REDIS_URL=settings.REDIS_URL,
+    )
+    env.pop("EMAIL_HOST", None)
+    run_demo(env, data_dir / "demo.log")
