@@ -10,7 +10,7 @@ pytestmark = pytest.mark.django_db
 
 def seed(capsys) -> str:
     call_command("seed_demo")
-    return capsys.readouterr().out
+    return str(capsys.readouterr().out)
 
 
 def test_seed_demo_creates_a_sign_in_for_every_role_and_can_run_again(capsys, settings):
