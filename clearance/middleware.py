@@ -1,5 +1,10 @@
+import contextvars
+import logging
+import re
 import time
+import uuid
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import logout
@@ -34,3 +39,43 @@ class SessionTimeoutMiddleware:
             else:
                 session[LAST_SEEN_AT] = now
         return self.get_response(request)
+
+
+correlation_id: contextvars.ContextVar[str] = contextvars.ContextVar("correlation_id", default="-")
+_CLIENT_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class CorrelationIdMiddleware:
+    """Gives each request a correlation id: the client's ``X-Correlation-ID`` when it is a
+    plausible id, or a new one. It is echoed in the response and written on every log line
+    of the request (``CorrelationIdFilter``), so a platform's support ticket finds our logs.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        given = request.headers.get("X-Correlation-ID", "")
+        value = given if _CLIENT_ID.match(given) else uuid.uuid4().hex
+        # Not reset on the way out: Django logs a 4xx/5xx response after the middleware chain
+        # has returned, and that line must carry the id too. The next request sets its own.
+        correlation_id.set(value)
+        response = self.get_response(request)
+        response["X-Correlation-ID"] = value
+        return response
+
+
+def install_correlation_id_on_log_records() -> None:
+    """Every log record made from now on carries ``correlation_id`` (``-`` outside requests),
+    whichever handler later formats it."""
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "adds_correlation_id", False):
+        return
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        record.correlation_id = correlation_id.get()
+        return record
+
+    factory.adds_correlation_id = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)
