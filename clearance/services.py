@@ -15,8 +15,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from clearance.models import Membership, Notification, Organisation, Role, User
-
-VERIFY_EMAIL_SALT = "clearance.verify-email"
+from clearance.tokens import read_verification_token
 
 
 class ServiceError(Exception):
@@ -75,24 +74,18 @@ def seller_register(
     return user
 
 
-def verification_token(user: User) -> str:
-    return signing.dumps({"u": user.pk, "e": user.email}, salt=VERIFY_EMAIL_SALT)
-
-
 def user_verify_email(*, token: str) -> User:
     """Activate the account the token was made for. Using a token twice is harmless."""
     from django.conf import settings
 
     try:
-        data = signing.loads(
-            token, salt=VERIFY_EMAIL_SALT, max_age=settings.EMAIL_VERIFICATION_MAX_AGE
-        )
+        user_id, email = read_verification_token(token, max_age=settings.EMAIL_VERIFICATION_MAX_AGE)
     except signing.SignatureExpired:
         raise ServiceError("This confirmation link has expired.", code="expired") from None
     except signing.BadSignature:
         raise ServiceError("This confirmation link is not valid.", code="invalid") from None
     with transaction.atomic():
-        user = User.objects.select_for_update().filter(pk=data["u"], email=data["e"]).first()
+        user = User.objects.select_for_update().filter(pk=user_id, email=email).first()
         if user is None:
             raise ServiceError("This confirmation link is not valid.", code="invalid")
         if user.email_verified_at is None:

@@ -14,6 +14,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from clearance.models import Notification, User
+from clearance.tokens import verification_token
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +35,6 @@ def send_templated_email(
 
 @shared_task(name="clearance.send_verification_email", time_limit=60)
 def send_verification_email(user_id: int) -> None:
-    from clearance.services import verification_token
-
     user = User.objects.filter(pk=user_id, email_verified_at__isnull=True).first()
     if user is None:
         return  # already confirmed, or gone: nothing to send
