@@ -9,12 +9,12 @@ SYSTEM_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core fonts-noto
 
 .PHONY: demo test system lint typecheck migrations-check pytest lock clean
 
-demo: $(VENV)/.installed node_modules/.installed messages system
+demo: system $(VENV)/.installed node_modules/.installed messages
 	$(BIN)/python -m clearance.devstack
 
 # Tests load settings with DEBUG=true (no HTTPS redirect, static files from the finders);
 # production settings are checked separately by tests/clearance/test_settings.py.
-test: $(VENV)/.installed node_modules/.installed messages system
+test: system $(VENV)/.installed node_modules/.installed messages
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	DEBUG=true $(BIN)/mypy .
