@@ -1,5 +1,6 @@
 """Accounts, organisations, roles and notifications: the clearance core's people."""
 
+import datetime
 from typing import Any, ClassVar
 
 from django.conf import settings
@@ -231,3 +232,279 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} for {self.recipient}"
+
+
+# --- The low-value import mode: regimes, tariff, exchange rates -----------------------------
+
+
+class TransportMode(models.TextChoices):
+    POSTAL = "postal", _("Postal")
+    EXPRESS = "express", _("Express courier")
+    CARGO = "cargo", _("Cargo")
+
+
+class Purpose(models.TextChoices):
+    PERSONAL = "personal", _("Personal use")
+    COMMERCIAL = "commercial", _("Commercial")
+    GIFT = "gift", _("Gift")
+
+
+class Certainty(models.TextChoices):
+    HIGH = "high", _("High: official source read")
+    MEDIUM = "medium", _("Medium: consistent secondary sources")
+    LOW = "low", _("Low: one old secondary source")
+    NONE = "none", _("None: not found")
+
+
+class RegimeQuerySet(models.QuerySet["Regime"]):
+    def in_force(self, on: "datetime.date") -> "RegimeQuerySet":
+        return self.filter(effective_from__lte=on).filter(
+            models.Q(effective_to__isnull=True) | models.Q(effective_to__gte=on)
+        )
+
+
+class Regime(models.Model):
+    """One economy's low-value import mode for a period: its rules as configuration.
+
+    An economy has one row per period of validity; an assessment reads the row in force on the
+    parcel's date, so a change effective tomorrow leaves today's assessments as they were.
+    Thresholds are in ``threshold_currency``; duties, taxes and fees in ``local_currency``.
+    """
+
+    class ValueBasis(models.TextChoices):
+        GOODS = "goods", _("Goods only (purchase price)")
+        CIF = "cif", _("Goods with shipping and insurance")
+
+    class CollectionModel(models.TextChoices):
+        BORDER = "border", _("Collected at the border")
+        VENDOR = "vendor", _("Collected at sale by a registered vendor")
+
+    economy = models.CharField(
+        _("economy"), max_length=2, help_text=_("ISO 3166-1 alpha-2 code of the economy.")
+    )
+    name = models.CharField(_("name"), max_length=200)
+    local_currency = models.CharField(
+        _("local currency"), max_length=3, help_text=_("Duty, tax and fees are due in it.")
+    )
+    threshold_currency = models.CharField(
+        _("threshold currency"), max_length=3, help_text=_("The limits below are in it.")
+    )
+    duty_free_up_to = models.DecimalField(
+        _("duty free up to"),
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_(
+            "A parcel valued at or below this owes no duty. Empty: no limit; 0: no relief."
+        ),
+    )
+    tax_free_up_to = models.DecimalField(
+        _("tax free up to"),
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("A parcel valued at or below this owes no tax. Empty: no limit; 0: no relief."),
+    )
+    transaction_cap = models.DecimalField(
+        _("transaction cap"),
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("A parcel valued above this cannot use the low-value mode at all."),
+    )
+    value_basis = models.CharField(
+        _("value basis"), max_length=10, choices=ValueBasis.choices, default=ValueBasis.GOODS
+    )
+    personal_use_percent = models.DecimalField(
+        _("taxable value for personal use (%)"),
+        max_digits=6,
+        decimal_places=2,
+        default=100,
+        help_text=_("Share of the retail price taken as the value of goods for personal use."),
+    )
+    tax_rate = models.DecimalField(
+        _("tax rate (%)"),
+        max_digits=6,
+        decimal_places=3,
+        default=0,
+        help_text=_("Charged on the customs value plus duty."),
+    )
+    default_duty_rate = models.DecimalField(
+        _("default duty rate (%)"),
+        max_digits=6,
+        decimal_places=3,
+        default=0,
+        help_text=_("Used for goods no tariff line covers."),
+    )
+    collection_model = models.CharField(
+        _("collection model"),
+        max_length=10,
+        choices=CollectionModel.choices,
+        default=CollectionModel.BORDER,
+    )
+    vendor_collection_up_to = models.DecimalField(
+        _("vendor collection up to"),
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("Vendors collect the tax at sale on parcels valued at or below this."),
+    )
+    vendor_tax_id_pattern = models.CharField(
+        _("vendor tax number pattern"),
+        max_length=200,
+        blank=True,
+        help_text=_("Regular expression a registered vendor's tax number must match."),
+    )
+    excluded_hs_prefixes = models.JSONField(
+        _("excluded goods (HS prefixes)"),
+        default=list,
+        blank=True,
+        help_text=_("Goods whose HS code starts with one of these cannot use the mode."),
+    )
+    threshold_overrides = models.JSONField(
+        _("overrides by origin"),
+        default=list,
+        blank=True,
+        help_text=_(
+            'Other limits for some parcels, first match wins: a list of {"origins": ["US"], '
+            '"basis": "shipped_from" or "goods_origin", "transport_modes": [], "purposes": [], '
+            '"duty_free_up_to": "200", "tax_free_up_to": "200", "note": "..."}.'
+        ),
+    )
+    aggregation_rules = models.JSONField(
+        _("aggregation rules"),
+        default=list,
+        blank=True,
+        help_text=_(
+            'Rules across one consignee\'s parcels: a list of {"kind": "combine", "value_cap" '
+            'or "count_cap", "period": "day", "half_year" or "year", "limit": "6"}.'
+        ),
+    )
+    consignee_id_required = models.BooleanField(
+        _("consignee identification required"), default=False
+    )
+    consignee_id_pattern = models.CharField(
+        _("consignee identification pattern"),
+        max_length=200,
+        blank=True,
+        help_text=_("Regular expression the consignee's identification number must match."),
+    )
+    handling_fee = models.DecimalField(
+        _("handling fee"),
+        max_digits=14,
+        decimal_places=2,
+        default=0,
+        help_text=_("Charged per declaration, in the local currency."),
+    )
+    waive_below = models.DecimalField(
+        _("waive duty and tax below"),
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("Duty plus tax below this amount (local currency) is not collected."),
+    )
+    eligible_transport_modes = models.JSONField(
+        _("eligible transport modes"),
+        default=list,
+        blank=True,
+        help_text=_("Transport modes that may use the mode: postal, express, cargo."),
+    )
+    effective_from = models.DateField(_("effective from"))
+    effective_to = models.DateField(
+        _("effective to"), null=True, blank=True, help_text=_("Last day in force; empty: open.")
+    )
+    notes = models.TextField(_("notes"), blank=True)
+    source = models.CharField(_("source"), max_length=300, blank=True)
+    certainty = models.CharField(
+        _("certainty"), max_length=10, choices=Certainty.choices, default=Certainty.NONE
+    )
+
+    history = HistoricalRecords()
+    objects = RegimeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["economy", "-effective_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["economy", "effective_from"], name="regime_economy_from_unique"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(effective_to__isnull=True)
+                | models.Q(effective_to__gte=models.F("effective_from")),
+                name="regime_period_ordered",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(personal_use_percent__gt=0, personal_use_percent__lte=100),
+                name="regime_personal_use_percent_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.economy} {self.name} from {self.effective_from}"
+
+
+class TariffRate(models.Model):
+    """A duty rate for goods whose HS code starts with ``hs_prefix``; the longest prefix wins."""
+
+    economy = models.CharField(_("economy"), max_length=2)
+    hs_prefix = models.CharField(
+        _("HS prefix"), max_length=6, help_text=_("Chapter (2), heading (4) or subheading (6).")
+    )
+    rate = models.DecimalField(_("ad valorem rate (%)"), max_digits=6, decimal_places=3)
+    specific_amount = models.DecimalField(
+        _("specific amount per unit"),
+        max_digits=14,
+        decimal_places=4,
+        default=0,
+        help_text=_("Added per unit of quantity, in the local currency."),
+    )
+    description = models.CharField(_("description"), max_length=300, blank=True)
+    effective_from = models.DateField(_("effective from"))
+    effective_to = models.DateField(_("effective to"), null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["economy", "hs_prefix", "-effective_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["economy", "hs_prefix", "effective_from"],
+                name="tariff_rate_prefix_from_unique",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(hs_prefix__regex=r"^([0-9]{2}|[0-9]{4}|[0-9]{6})$"),
+                name="tariff_rate_prefix_digits",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.economy} {self.hs_prefix} {self.rate}%"
+
+
+class ExchangeRate(models.Model):
+    """``rate`` units of ``currency`` buy one unit of ``base``, published for ``date``.
+
+    The ECB publishes with base EUR; any other pair is a cross rate through a common base.
+    """
+
+    date = models.DateField(_("date"))
+    base = models.CharField(_("base currency"), max_length=3)
+    currency = models.CharField(_("currency"), max_length=3)
+    rate = models.DecimalField(_("rate"), max_digits=24, decimal_places=10)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["base", "currency", "date"], name="exchange_rate_pair_date_unique"
+            ),
+            models.CheckConstraint(condition=models.Q(rate__gt=0), name="exchange_rate_positive"),
+        ]
+        indexes = [models.Index(fields=["currency", "date"], name="exchange_rate_lookup_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.date} 1 {self.base} = {self.rate} {self.currency}"
