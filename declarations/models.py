@@ -1,0 +1,508 @@
+"""Declarations, their item lines, frozen versions, status changes, documents and API keys.
+
+The status machine is data (``TRANSITIONS``) with one guard (``check_transition``); every move
+writes a ``StatusChange`` row (who, when, from, to) that the timeline shows.
+"""
+
+import hashlib
+import hmac
+import secrets
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from clearance.services import ServiceError
+
+
+class Status(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SUBMITTED = "submitted", _("Submitted")
+    UNDER_REVIEW = "under_review", _("Under review")
+    INFO_REQUESTED = "info_requested", _("Information requested")
+    AWAITING_PAYMENT = "awaiting_payment", _("Awaiting payment")
+    RELEASED = "released", _("Released")
+    REJECTED = "rejected", _("Rejected")
+    SEIZED = "seized", _("Seized")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+S = Status
+
+# Every allowed move, and only these. An amendment before release moves a declaration back to
+# ``submitted`` (a new version is assessed and scored again), hence the "→ submitted" entries.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    S.DRAFT: frozenset({S.SUBMITTED, S.CANCELLED}),
+    S.SUBMITTED: frozenset(
+        {
+            S.SUBMITTED,
+            S.UNDER_REVIEW,
+            S.INFO_REQUESTED,
+            S.AWAITING_PAYMENT,
+            S.RELEASED,
+            S.REJECTED,
+            S.SEIZED,
+            S.CANCELLED,
+        }
+    ),
+    S.UNDER_REVIEW: frozenset(
+        {
+            S.SUBMITTED,
+            S.INFO_REQUESTED,
+            S.AWAITING_PAYMENT,
+            S.RELEASED,
+            S.REJECTED,
+            S.SEIZED,
+            S.CANCELLED,
+        }
+    ),
+    S.INFO_REQUESTED: frozenset({S.SUBMITTED, S.UNDER_REVIEW, S.REJECTED, S.SEIZED, S.CANCELLED}),
+    S.AWAITING_PAYMENT: frozenset(
+        {S.SUBMITTED, S.UNDER_REVIEW, S.RELEASED, S.REJECTED, S.SEIZED, S.CANCELLED}
+    ),
+    S.RELEASED: frozenset(),
+    S.REJECTED: frozenset(),
+    S.SEIZED: frozenset(),
+    S.CANCELLED: frozenset(),
+}
+
+# The filer may change (amend) or cancel a declaration in these statuses: before a decision.
+OPEN_STATUSES = frozenset({S.SUBMITTED, S.UNDER_REVIEW, S.INFO_REQUESTED, S.AWAITING_PAYMENT})
+
+
+def check_transition(current: str, target: str) -> None:
+    """The one guard: refuses a move that ``TRANSITIONS`` does not list."""
+    if target not in TRANSITIONS.get(current, frozenset()):
+        raise ServiceError(
+            _("A declaration that is %(current)s cannot become %(target)s.")
+            % {"current": Status(current).label, "target": Status(target).label},
+            field="status",
+            code="invalid_transition",
+        )
+
+
+class Lane(models.TextChoices):
+    GREEN = "green", _("Green")
+    YELLOW = "yellow", _("Yellow")
+    RED = "red", _("Red")
+
+
+class TransportMode(models.TextChoices):
+    POSTAL = "postal", _("Postal")
+    EXPRESS = "express", _("Express")
+    CARGO = "cargo", _("Cargo")
+
+
+class Purpose(models.TextChoices):
+    PERSONAL = "personal", _("Personal use")
+    COMMERCIAL = "commercial", _("Commercial")
+    GIFT = "gift", _("Gift")
+
+
+MONEY_DIGITS = 18
+MONEY_PLACES = 4  # enough for any ISO 4217 minor unit
+
+
+class ApiKeyQuerySet(models.QuerySet["ApiKey"]):
+    def active(self) -> "ApiKeyQuerySet":
+        return self.filter(revoked_at__isnull=True)
+
+
+class ApiKey(models.Model):
+    """A secret a platform's system sends as ``Authorization: Bearer KEY``.
+
+    Only the SHA-256 of the key is stored (the key has 256 bits of randomness, so a plain hash
+    is enough); the key itself is shown once, when it is made.
+    """
+
+    PREFIX_LENGTH = 8
+
+    organisation = models.ForeignKey(
+        "clearance.Organisation", on_delete=models.CASCADE, related_name="api_keys"
+    )
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(max_length=PREFIX_LENGTH, unique=True)
+    secret_hash = models.CharField(max_length=64)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    history = HistoricalRecords()
+    objects = ApiKeyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @staticmethod
+    def digest(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    @classmethod
+    def generate(cls) -> tuple[str, str]:
+        """A new (prefix, key) pair; the key starts with its prefix so it can be looked up."""
+        prefix = secrets.token_hex(cls.PREFIX_LENGTH // 2)
+        return prefix, f"lv_{prefix}_{secrets.token_urlsafe(32)}"
+
+    @staticmethod
+    def prefix_of(key: str) -> str | None:
+        parts = key.split("_")
+        if len(parts) < 3 or parts[0] != "lv" or len(parts[1]) != ApiKey.PREFIX_LENGTH:
+            return None
+        return parts[1]
+
+    def matches(self, key: str) -> bool:
+        return hmac.compare_digest(self.secret_hash, self.digest(key))
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class ActorHistory(models.Model):
+    """Adds the API key that acted to every history row (the user is simple-history's own)."""
+
+    history_api_key = models.ForeignKey(
+        ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        abstract = True
+
+
+class DeclarationQuerySet(models.QuerySet["Declaration"]):
+    def of(self, organisation_ids: Any) -> "DeclarationQuerySet":
+        return self.filter(organisation_id__in=organisation_ids)
+
+    def search(self, words: str) -> "DeclarationQuerySet":
+        words = words.strip()
+        if not words:
+            return self
+        return self.filter(
+            models.Q(reference__icontains=words)
+            | models.Q(system_reference__icontains=words)
+            | models.Q(transport_document__icontains=words)
+            | models.Q(consignee_name__icontains=words)
+        )
+
+
+class Declaration(models.Model):
+    """A low-value import declaration as its filer sees it now (the draft or latest version)."""
+
+    organisation = models.ForeignKey(
+        "clearance.Organisation", on_delete=models.PROTECT, related_name="declarations"
+    )
+    reference = models.CharField(
+        _("your reference"),
+        max_length=35,
+        help_text=_("Your own reference for this declaration, unique in your organisation."),
+    )
+    system_reference = models.CharField(_("system reference"), max_length=20, unique=True)
+    transport_mode = models.CharField(
+        _("transport mode"), max_length=10, choices=TransportMode.choices, blank=True
+    )
+    transport_document = models.CharField(
+        _("transport document"),
+        max_length=50,
+        blank=True,
+        help_text=_("Tracking number or house air waybill."),
+    )
+    carrier = models.CharField(_("carrier"), max_length=100, blank=True)
+    marketplace = models.CharField(_("marketplace"), max_length=100, blank=True)
+    order_reference = models.CharField(_("order reference"), max_length=50, blank=True)
+    purpose = models.CharField(_("purpose"), max_length=12, choices=Purpose.choices, blank=True)
+    seller_name = models.CharField(_("seller name"), max_length=200, blank=True)
+    seller_address = models.CharField(_("seller address"), max_length=300, blank=True)
+    seller_country = models.CharField(_("seller country"), max_length=2, blank=True)
+    consignee_name = models.CharField(_("consignee name"), max_length=200, blank=True)
+    consignee_address = models.CharField(_("consignee address"), max_length=300, blank=True)
+    consignee_country = models.CharField(_("consignee country"), max_length=2, blank=True)
+    consignee_id_number = models.CharField(
+        _("consignee identification number"), max_length=50, blank=True
+    )
+    arrival_office = models.CharField(_("arrival office"), max_length=50, blank=True)
+    currency = models.CharField(_("currency"), max_length=3, blank=True)
+    shipping_cost = models.DecimalField(
+        _("shipping cost"), max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, default=Decimal(0)
+    )
+    insurance_cost = models.DecimalField(
+        _("insurance cost"),
+        max_digits=MONEY_DIGITS,
+        decimal_places=MONEY_PLACES,
+        default=Decimal(0),
+    )
+    tax_collected_at_sale = models.BooleanField(_("tax collected at sale"), default=False)
+    vendor_tax_id = models.CharField(_("vendor tax registration number"), max_length=50, blank=True)
+
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.DRAFT
+    )
+    lane = models.CharField(_("lane"), max_length=10, choices=Lane.choices, blank=True)
+    version = models.PositiveIntegerField(
+        _("version"), default=0, help_text=_("The number of the latest submitted version.")
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    released_at = models.DateTimeField(_("released at"), null=True, blank=True)
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by_key = models.ForeignKey(
+        ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    history = HistoricalRecords(bases=[ActorHistory])
+    objects = DeclarationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "reference"], name="declaration_reference_unique"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=Status.values), name="declaration_status_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organisation", "status", "created_at"]),
+            models.Index(fields=["consignee_id_number"]),
+            models.Index(fields=["consignee_name"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.system_reference} ({self.reference})"
+
+    @property
+    def is_editable(self) -> bool:
+        """A draft is edited; an open declaration is amended (a new version)."""
+        return self.status == Status.DRAFT or self.status in OPEN_STATUSES
+
+    @property
+    def is_cancellable(self) -> bool:
+        return Status.CANCELLED in TRANSITIONS[self.status]
+
+    @property
+    def latest_version(self) -> "DeclarationVersion | None":
+        return self.versions.order_by("-number").first()
+
+
+class Line(models.Model):
+    """One item line. Draft lines may be incomplete; a submitted version's lines are not."""
+
+    declaration = models.ForeignKey(Declaration, on_delete=models.CASCADE, related_name="lines")
+    number = models.PositiveSmallIntegerField()
+    description = models.CharField(_("description"), max_length=300, blank=True)
+    hs_code = models.CharField(_("HS code"), max_length=6, blank=True)
+    quantity = models.DecimalField(
+        _("quantity"), max_digits=14, decimal_places=3, null=True, blank=True
+    )
+    unit = models.CharField(_("unit"), max_length=10, blank=True, default="pcs")
+    value = models.DecimalField(
+        _("value"), max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, null=True, blank=True
+    )
+    origin_country = models.CharField(_("origin country"), max_length=2, blank=True)
+    gross_mass_kg = models.DecimalField(
+        _("gross mass (kg)"), max_digits=12, decimal_places=3, null=True, blank=True
+    )
+    product_url = models.URLField(_("product URL"), max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["declaration", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["declaration", "number"], name="line_number_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number}: {self.description}"
+
+
+class DeclarationVersion(models.Model):
+    """What was submitted, frozen: the declaration's data and its assessment, never changed.
+
+    ``data`` holds the declaration in the API's shape (lines included); ``assessment`` is the
+    assessment's own dictionary, with its totals copied into columns for queries.
+    """
+
+    declaration = models.ForeignKey(Declaration, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    data = models.JSONField()
+    assessment = models.JSONField()
+    customs_value = models.DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES)
+    total_due = models.DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES)
+    assessment_currency = models.CharField(max_length=3)
+    eligible = models.BooleanField()
+    held = models.BooleanField()
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by_key = models.ForeignKey(
+        ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["declaration", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["declaration", "number"], name="declaration_version_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.declaration_id} v{self.number}"
+
+
+class StatusChange(models.Model):
+    """One move of a declaration's status: the timeline, and the audit of who moved it."""
+
+    declaration = models.ForeignKey(
+        Declaration, on_delete=models.CASCADE, related_name="status_changes"
+    )
+    from_status = models.CharField(max_length=20, choices=Status.choices, blank=True)
+    to_status = models.CharField(max_length=20, choices=Status.choices)
+    at = models.DateTimeField(default=timezone.now)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    by_key = models.ForeignKey(
+        ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    version = models.PositiveIntegerField(null=True, blank=True)
+    note = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["declaration", "at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.declaration_id}: {self.from_status} → {self.to_status}"
+
+    @property
+    def actor(self) -> str:
+        if self.by_key_id is not None and self.by_key is not None:
+            return str(_("API key %(name)s") % {"name": self.by_key})
+        if self.by is not None:
+            return self.by.get_full_name()
+        return str(_("the system"))
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to a write sent with an ``Idempotency-Key``.
+
+    The unique constraint is what makes concurrent duplicates safe: a second insert of the same
+    key waits for the first transaction and then fails, and the caller returns the stored answer.
+    """
+
+    organisation = models.ForeignKey(
+        "clearance.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField(default=0)
+    response_body = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "key"], name="idempotency_key_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class Document(models.Model):
+    """An invoice or a photo, stored under a generated name; served only as an attachment."""
+
+    class Kind(models.TextChoices):
+        INVOICE = "invoice", _("Invoice")
+        PHOTO = "photo", _("Photo")
+        OTHER = "other", _("Other")
+
+    MAX_BYTES = 10 * 1024 * 1024
+    CONTENT_TYPES: ClassVar[dict[str, str]] = {
+        "pdf": "application/pdf",
+        "jpeg": "image/jpeg",
+        "png": "image/png",
+    }
+
+    declaration = models.ForeignKey(Declaration, on_delete=models.CASCADE, related_name="documents")
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    file = models.FileField(upload_to="declarations/%Y/%m/")
+    original_name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=50)
+    size = models.PositiveIntegerField()
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    uploaded_by_key = models.ForeignKey(
+        ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(default=timezone.now)
+
+    history = HistoricalRecords(bases=[ActorHistory])
+
+    class Meta:
+        ordering = ["declaration", "uploaded_at", "id"]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class CsvUpload(models.Model):
+    """A CSV file of declarations: checked first (a preview of every row's errors), then,
+    once the filer confirms, imported whole or only its valid declarations."""
+
+    class State(models.TextChoices):
+        CHECKING = "checking", _("Checking")
+        CHECKED = "checked", _("Checked")
+        IMPORTING = "importing", _("Importing")
+        IMPORTED = "imported", _("Imported")
+        FAILED = "failed", _("Failed")
+
+    organisation = models.ForeignKey(
+        "clearance.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    file = models.FileField(upload_to="uploads/%Y/%m/")
+    original_name = models.CharField(max_length=255)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.CHECKING)
+    submit = models.BooleanField(default=False)
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    valid_declarations = models.PositiveIntegerField(default=0)
+    invalid_declarations = models.PositiveIntegerField(default=0)
+    imported_declarations = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    failure = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by_key = models.ForeignKey(
+        ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    history = HistoricalRecords(bases=[ActorHistory])
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+    @property
+    def progress_percent(self) -> int:
+        if not self.total_rows:
+            return 0
+        return min(100, self.processed_rows * 100 // self.total_rows)

@@ -1,0 +1,605 @@
+"""Writes for declarations and API keys.
+
+Each service owns its transaction, checks the filing rules (``declarations.validation``),
+writes the history rows with the acting user or API key in the same transaction, and records
+every status move as a ``StatusChange``. Many declarations are written in sets (one
+``bulk_create`` per table), whether they come one at a time or a thousand in a batch.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Model, Q
+from django.dispatch import receiver
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from simple_history.signals import pre_create_historical_record
+from simple_history.utils import bulk_create_with_history
+
+from clearance import assessment
+from clearance.models import Organisation, User
+from clearance.services import ServiceError
+from declarations import validation
+from declarations.models import (
+    OPEN_STATUSES,
+    ApiKey,
+    Declaration,
+    DeclarationVersion,
+    Line,
+    Status,
+    StatusChange,
+    check_transition,
+)
+from declarations.validation import Cleaned, FieldError, Invalid
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: a signed-in person, or a platform's system through its API key."""
+
+    user: User | None = None
+    api_key: ApiKey | None = None
+
+    @classmethod
+    def of(cls, user: Any, auth: Any = None) -> "Actor":
+        if isinstance(auth, ApiKey):
+            return cls(api_key=auth)
+        return cls(user=user if isinstance(user, User) else None)
+
+    def history(self) -> dict[str, Any]:
+        return {"history_api_key": self.api_key}
+
+    def stamp(self, instance: Model) -> Model:
+        """Mark the instance so the history row its next save writes names this actor."""
+        instance._history_user = self.user  # type: ignore[attr-defined]
+        instance._history_api_key = self.api_key  # type: ignore[attr-defined]
+        return instance
+
+
+@receiver(pre_create_historical_record)
+def _record_api_key(sender: Any, instance: Any, history_instance: Any, **kwargs: Any) -> None:
+    if hasattr(history_instance, "history_api_key_id"):
+        history_instance.history_api_key = getattr(instance, "_history_api_key", None)
+
+
+# --- API keys ------------------------------------------------------------------------------
+
+
+def apikey_create(*, organisation: Organisation, name: str, by: User | None) -> tuple[ApiKey, str]:
+    """Make an API key; the key itself is returned once and never stored."""
+    name = name.strip()
+    if not name:
+        raise ServiceError(_("Give the key a name."), field="name")
+    prefix, key = ApiKey.generate()
+    api_key = ApiKey(
+        organisation=organisation,
+        name=name[:100],
+        prefix=prefix,
+        secret_hash=ApiKey.digest(key),
+        created_by=by,
+    )
+    with transaction.atomic():
+        Actor(user=by).stamp(api_key).save()
+    return api_key, key
+
+
+def apikey_revoke(*, api_key: ApiKey, by: User | None) -> None:
+    with transaction.atomic():
+        locked = ApiKey.objects.select_for_update().get(pk=api_key.pk)
+        if locked.revoked_at is None:
+            locked.revoked_at = timezone.now()
+            Actor(user=by).stamp(locked).save(update_fields=["revoked_at"])
+            api_key.revoked_at = locked.revoked_at
+
+
+def apikey_authenticate(key: str) -> ApiKey | None:
+    """The active key that ``key`` is, or None. Records its use at most once a minute."""
+    prefix = ApiKey.prefix_of(key)
+    if prefix is None:
+        return None
+    api_key = ApiKey.objects.active().select_related("organisation").filter(prefix=prefix).first()
+    if api_key is None or not api_key.matches(key):
+        return None
+    now = timezone.now()
+    if api_key.last_used_at is None or (now - api_key.last_used_at).total_seconds() > 60:
+        # No history row: last use is bookkeeping, not a change anyone made.
+        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+        api_key.last_used_at = now
+    return api_key
+
+
+# --- Declarations: reading -----------------------------------------------------------------
+
+
+def _money(value: Decimal | None, places: int | None) -> str | None:
+    if value is None:
+        return None
+    if places is None:
+        return str(value.normalize())
+    return str(value.quantize(Decimal(1).scaleb(-places)))
+
+
+def _number(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value.normalize():f}"
+
+
+def currency_places(code: str) -> int | None:
+    from clearance import reference
+
+    return reference.currency_decimals(code) if reference.currency_exists(code) else None
+
+
+def declaration_data(declaration: Declaration, lines: Sequence[Line]) -> dict[str, Any]:
+    """The declaration in the API's shape, money as strings with the currency's decimals."""
+    d = declaration
+    places = currency_places(d.currency)
+    return {
+        "reference": d.reference,
+        "transport_mode": d.transport_mode,
+        "transport_document": d.transport_document,
+        "carrier": d.carrier,
+        "marketplace": d.marketplace,
+        "order_reference": d.order_reference,
+        "purpose": d.purpose,
+        "seller": {"name": d.seller_name, "address": d.seller_address, "country": d.seller_country},
+        "consignee": {
+            "name": d.consignee_name,
+            "address": d.consignee_address,
+            "country": d.consignee_country,
+            "id_number": d.consignee_id_number,
+        },
+        "arrival_office": d.arrival_office,
+        "currency": d.currency,
+        "shipping_cost": _money(d.shipping_cost, places),
+        "insurance_cost": _money(d.insurance_cost, places),
+        "tax_collected_at_sale": d.tax_collected_at_sale,
+        "vendor_tax_id": d.vendor_tax_id,
+        "lines": [
+            {
+                "description": line.description,
+                "hs_code": line.hs_code,
+                "quantity": _number(line.quantity),
+                "unit": line.unit,
+                "value": _money(line.value, places),
+                "origin_country": line.origin_country,
+                "gross_mass_kg": _number(line.gross_mass_kg),
+                "product_url": line.product_url,
+            }
+            for line in lines
+        ],
+    }
+
+
+# --- Declarations: writing -----------------------------------------------------------------
+
+
+def lock(declaration_id: int) -> Declaration:
+    """The one way to lock a declaration row before changing its status or contents."""
+    return Declaration.objects.select_for_update(of=("self",)).get(pk=declaration_id)
+
+
+def _system_references(count: int) -> list[str]:
+    """Readable, never reused references (``LV-2026-0000123``) from one database sequence."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval('declarations_system_reference_seq') FROM generate_series(1, %s)",
+            [count],
+        )
+        numbers = [row[0] for row in cursor.fetchall()]
+    year = timezone.localdate().year
+    return [f"LV-{year}-{n:07d}" for n in numbers]
+
+
+def _lines(declaration: Declaration, cleaned: Cleaned) -> list[Line]:
+    return [Line(declaration=declaration, **values) for values in cleaned.lines]
+
+
+def _change(
+    declaration: Declaration,
+    from_status: str,
+    to_status: str,
+    actor: Actor,
+    at: Any,
+    note: str = "",
+) -> StatusChange:
+    return StatusChange(
+        declaration=declaration,
+        from_status=from_status,
+        to_status=to_status,
+        at=at,
+        by=actor.user,
+        by_key=actor.api_key,
+        version=declaration.version or None,
+        note=note,
+    )
+
+
+def _duplicate_reference(reference: str) -> FieldError:
+    return FieldError(
+        "reference",
+        "duplicate",
+        _("Your organisation already has a declaration with reference %(ref)s.")
+        % {"ref": reference},
+    )
+
+
+@dataclass
+class Outcome:
+    """One item of a batch: the declaration made, or the errors that refused it."""
+
+    declaration: Declaration | None = None
+    errors: list[FieldError] | None = None
+
+
+def declarations_create(
+    *,
+    organisation: Organisation,
+    items: Sequence[Any],
+    submit: bool,
+    actor: Actor,
+) -> list[Outcome]:
+    """Create declarations from API-shaped items, as drafts or submitted at once.
+
+    Items that break a rule are reported with their errors and the others are saved, all in
+    one transaction: tables are written in sets, so a batch of a thousand costs a handful of
+    queries per table.
+    """
+    outcomes: list[Outcome] = []
+    accepted: list[tuple[int, Cleaned]] = []
+    seen: set[str] = set()
+    for index, item in enumerate(items):
+        cleaned, errors = validation.check(item, complete=submit)
+        ref = cleaned.header.get("reference", "")
+        if ref and ref in seen:
+            errors.append(_duplicate_reference(ref))
+        seen.add(ref)
+        outcomes.append(Outcome(errors=errors or None))
+        if not errors:
+            accepted.append((index, cleaned))
+    taken = set(
+        Declaration.objects.filter(
+            organisation=organisation, reference__in=[c.header["reference"] for _i, c in accepted]
+        ).values_list("reference", flat=True)
+    )
+    if taken:
+        for index, cleaned in accepted:
+            if cleaned.header["reference"] in taken:
+                outcomes[index].errors = [_duplicate_reference(cleaned.header["reference"])]
+        accepted = [(i, c) for i, c in accepted if c.header["reference"] not in taken]
+    if not accepted:
+        return outcomes
+
+    now = timezone.now()
+    declarations = [
+        Declaration(
+            organisation=organisation,
+            system_reference=ref,
+            created_at=now,
+            updated_at=now,
+            created_by=actor.user,
+            created_by_key=actor.api_key,
+            **cleaned.header,
+        )
+        for (_i, cleaned), ref in zip(accepted, _system_references(len(accepted)), strict=True)
+    ]
+    pairs = [
+        (declaration, _lines(declaration, cleaned))
+        for declaration, (_i, cleaned) in zip(declarations, accepted, strict=True)
+    ]
+    changes = [_change(d, "", Status.DRAFT, actor, now) for d in declarations]
+    versions: list[DeclarationVersion] = []
+    with transaction.atomic():
+        if submit:
+            versions, submitted = _freeze(pairs, actor, now)
+            changes += submitted
+        try:
+            with transaction.atomic():
+                bulk_create_with_history(
+                    declarations,
+                    Declaration,
+                    default_user=actor.user,
+                    default_date=now,
+                    custom_historical_attrs=actor.history(),
+                )
+        except IntegrityError:
+            # A concurrent request took one of these references between the check and here.
+            raise Invalid(
+                [
+                    FieldError(
+                        "reference",
+                        "duplicate",
+                        _("One of these references was just used by another request."),
+                    )
+                ]
+            ) from None
+        Line.objects.bulk_create([line for _d, lines in pairs for line in lines], batch_size=3000)
+        StatusChange.objects.bulk_create(changes, batch_size=3000)
+        DeclarationVersion.objects.bulk_create(versions, batch_size=1000)
+    for declaration, (index, _cleaned) in zip(declarations, accepted, strict=True):
+        outcomes[index].declaration = declaration
+    return outcomes
+
+
+def declaration_create(
+    *, organisation: Organisation, data: Any, submit: bool, actor: Actor
+) -> Declaration:
+    [outcome] = declarations_create(
+        organisation=organisation, items=[data], submit=submit, actor=actor
+    )
+    if outcome.errors:
+        raise Invalid(outcome.errors)
+    assert outcome.declaration is not None
+    return outcome.declaration
+
+
+def _replace_lines(declaration: Declaration, cleaned: Cleaned) -> list[Line]:
+    declaration.lines.all().delete()
+    return Line.objects.bulk_create(_lines(declaration, cleaned))
+
+
+def _set_header(declaration: Declaration, cleaned: Cleaned) -> None:
+    for name, value in cleaned.header.items():
+        setattr(declaration, name, value)
+
+
+def _save_header(declaration: Declaration, actor: Actor) -> None:
+    try:
+        with transaction.atomic():
+            actor.stamp(declaration).save()
+    except IntegrityError:
+        raise Invalid([_duplicate_reference(declaration.reference)]) from None
+
+
+def declaration_update(
+    *, declaration: Declaration, data: Mapping[str, Any], actor: Actor
+) -> Declaration:
+    """Change a draft. Whatever is given must be right; what is missing can come later."""
+    cleaned = validation.clean(data, complete=False)
+    with transaction.atomic():
+        locked = lock(declaration.pk)
+        if locked.status != Status.DRAFT:
+            raise ServiceError(
+                _("Only a draft can be edited; amend a submitted declaration instead."),
+                field="status",
+                code="not_draft",
+            )
+        _set_header(locked, cleaned)
+        locked.updated_at = timezone.now()
+        _save_header(locked, actor)
+        _replace_lines(locked, cleaned)
+    return locked
+
+
+def declaration_submit(*, declaration: Declaration, actor: Actor) -> Declaration:
+    """Submit a draft: check it is complete, freeze version 1 and assess it."""
+    with transaction.atomic():
+        locked = lock(declaration.pk)
+        check_transition(locked.status, Status.SUBMITTED)
+        if locked.status != Status.DRAFT:
+            raise ServiceError(
+                _("This declaration is already submitted; amend it instead."),
+                field="status",
+                code="not_draft",
+            )
+        lines = list(locked.lines.order_by("number"))
+        validation.clean(declaration_data(locked, lines), complete=True)
+        _submit_one(locked, lines, actor, timezone.now())
+    return locked
+
+
+def declaration_amend(
+    *, declaration: Declaration, data: Mapping[str, Any], actor: Actor
+) -> Declaration:
+    """Change a submitted declaration before a decision: the next version, assessed anew."""
+    cleaned = validation.clean(data, complete=True)
+    with transaction.atomic():
+        locked = lock(declaration.pk)
+        if locked.status not in OPEN_STATUSES:
+            raise ServiceError(
+                _("Only a submitted declaration that has not been decided can be amended."),
+                field="status",
+                code="not_amendable",
+            )
+        check_transition(locked.status, Status.SUBMITTED)
+        _set_header(locked, cleaned)
+        lines = _replace_lines(locked, cleaned)
+        _submit_one(locked, lines, actor, timezone.now(), note=_("Amended"))
+    return locked
+
+
+def declaration_cancel(*, declaration: Declaration, actor: Actor, note: str = "") -> Declaration:
+    """The filer withdraws a declaration before release."""
+    return declaration_transition(
+        declaration=declaration, to=Status.CANCELLED, actor=actor, note=note
+    )
+
+
+def declaration_transition(
+    *,
+    declaration: Declaration,
+    to: str,
+    actor: Actor,
+    note: str = "",
+    lane: str | None = None,
+) -> Declaration:
+    """Move a declaration to another status through the one guard, with its status change.
+
+    Risk scoring and officer review move declarations with this service.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        locked = lock(declaration.pk)
+        check_transition(locked.status, to)
+        previous = locked.status
+        locked.status = to
+        locked.updated_at = now
+        if lane is not None:
+            locked.lane = lane
+        if to == Status.RELEASED:
+            locked.released_at = now
+        if to == Status.CANCELLED:
+            locked.cancelled_at = now
+        actor.stamp(locked).save()
+        _change(locked, previous, to, actor, now, note).save()
+    return locked
+
+
+def declaration_copy(*, source: Declaration, actor: Actor) -> Declaration:
+    """A new draft with the contents of an earlier declaration and a reference of its own."""
+    lines = list(source.lines.order_by("number"))
+    data = declaration_data(source, lines)
+    base = f"{source.reference[:28]}-C"
+    used = set(
+        Declaration.objects.filter(
+            organisation_id=source.organisation_id, reference__startswith=base
+        ).values_list("reference", flat=True)
+    )
+    n = 1
+    while f"{base}{n}" in used:
+        n += 1
+    data["reference"] = f"{base}{n}"
+    organisation = Organisation.objects.get(pk=source.organisation_id)
+    return declaration_create(organisation=organisation, data=data, submit=False, actor=actor)
+
+
+# --- Submission: freeze, assess, queue -----------------------------------------------------
+
+EARLIER_PARCEL_DAYS = 30
+
+
+def _consignee_key(declaration: Declaration) -> str:
+    return (declaration.consignee_id_number or declaration.consignee_name).strip().lower()
+
+
+def _earlier_parcels(
+    declarations: Sequence[Declaration], now: Any
+) -> dict[str, list[assessment.EarlierParcel]]:
+    """Parcels already filed for the same consignees in the last EARLIER_PARCEL_DAYS days,
+    for the assessment's rule on split shipments: one query for the whole set."""
+    ids = {d.consignee_id_number for d in declarations if d.consignee_id_number}
+    names = {d.consignee_name for d in declarations if not d.consignee_id_number}
+    exclude = {d.pk for d in declarations if d.pk is not None}
+    found: dict[str, list[assessment.EarlierParcel]] = {}
+    if not ids and not names:
+        return found
+    rows = (
+        DeclarationVersion.objects.filter(
+            Q(declaration__consignee_id_number__in=ids) | Q(declaration__consignee_name__in=names),
+            number=F("declaration__version"),
+            created_at__gte=now - timedelta(days=EARLIER_PARCEL_DAYS),
+        )
+        .exclude(declaration_id__in=exclude)
+        .exclude(declaration__status__in=[Status.CANCELLED, Status.REJECTED])
+        .values_list(
+            "declaration__consignee_id_number",
+            "declaration__consignee_name",
+            "created_at",
+            "customs_value",
+        )
+    )
+    for id_number, name, created_at, customs_value in rows:
+        key = (id_number or name).strip().lower()
+        found.setdefault(key, []).append(
+            assessment.EarlierParcel(
+                date=timezone.localdate(created_at), customs_value=customs_value
+            )
+        )
+    return found
+
+
+def _assess(
+    declaration: Declaration,
+    lines: Sequence[Line],
+    earlier: list[assessment.EarlierParcel],
+    on: date,
+) -> assessment.AssessmentResult:
+    d = declaration
+    parcel = assessment.ParcelInput(
+        date=on,
+        transport_mode=d.transport_mode,
+        purpose=d.purpose,
+        currency=d.currency,
+        shipping_cost=d.shipping_cost,
+        insurance_cost=d.insurance_cost,
+        tax_collected_at_sale=d.tax_collected_at_sale,
+        vendor_tax_id=d.vendor_tax_id,
+        seller_country=d.seller_country,
+        consignee_country=d.consignee_country,
+        consignee_id=d.consignee_id_number or d.consignee_name,
+        lines=tuple(
+            assessment.LineInput(
+                description=line.description,
+                hs_code=line.hs_code,
+                quantity=line.quantity or Decimal(0),
+                value=line.value or Decimal(0),
+                origin_country=line.origin_country,
+                gross_mass_kg=line.gross_mass_kg or Decimal(0),
+            )
+            for line in lines
+        ),
+    )
+    return assessment.assess_parcel(parcel, earlier=earlier)
+
+
+def _freeze(
+    pairs: Sequence[tuple[Declaration, Sequence[Line]]],
+    actor: Actor,
+    now: Any,
+    note: str = "",
+) -> tuple[list[DeclarationVersion], list[StatusChange]]:
+    """Make the next version of each declaration with its assessment, and its move to
+    ``submitted``; the caller saves them, with the declarations, in its transaction.
+
+    The version's assessment is stored once and never recomputed: re-reading it later gives
+    the answer the filer saw. Submitted declarations stay ``submitted`` here; the clearance
+    pipeline (risk scoring, then release or review) is queued after commit by the task that
+    the risk-scoring work adds under the name ``clearance.score_declaration``.
+    """
+    earlier = _earlier_parcels([d for d, _lines in pairs], now)
+    today = timezone.localdate(now)
+    versions: list[DeclarationVersion] = []
+    changes: list[StatusChange] = []
+    for declaration, lines in pairs:
+        key = _consignee_key(declaration)
+        result = _assess(declaration, lines, earlier.get(key, []), today)
+        previous = declaration.status
+        declaration.version += 1
+        declaration.status = Status.SUBMITTED
+        declaration.lane = ""
+        declaration.updated_at = now
+        if declaration.submitted_at is None:
+            declaration.submitted_at = now
+        versions.append(
+            DeclarationVersion(
+                declaration=declaration,
+                number=declaration.version,
+                data=declaration_data(declaration, lines),
+                assessment=result.to_dict(),
+                customs_value=result.customs_value,
+                total_due=result.total_due,
+                assessment_currency=result.currency,
+                eligible=result.eligible,
+                held=result.held,
+                created_at=now,
+                created_by=actor.user,
+                created_by_key=actor.api_key,
+            )
+        )
+        changes.append(_change(declaration, previous, Status.SUBMITTED, actor, now, note))
+        earlier.setdefault(key, []).append(
+            assessment.EarlierParcel(date=today, customs_value=result.customs_value)
+        )
+    return versions, changes
+
+
+def _submit_one(
+    declaration: Declaration, lines: Sequence[Line], actor: Actor, now: Any, note: str = ""
+) -> None:
+    versions, changes = _freeze([(declaration, lines)], actor, now, note)
+    _save_header(declaration, actor)
+    DeclarationVersion.objects.bulk_create(versions)
+    StatusChange.objects.bulk_create(changes)
