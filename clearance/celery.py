@@ -5,6 +5,7 @@ import os
 from typing import Any
 
 from celery import Celery, bootsteps
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clearance.settings")
 
@@ -17,6 +18,14 @@ app.conf.beat_schedule = {
     "sweep-notification-outbox": {
         "task": "clearance.sweep_notification_outbox",
         "schedule": 60.0,
+    },
+    "advance-consultations": {
+        "task": "publications.advance_consultations",
+        "schedule": 60.0,
+    },
+    "send-daily-digests": {
+        "task": "publications.send_daily_digests",
+        "schedule": crontab(hour=7, minute=0),
     },
 }
 

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",
     "rest_framework",
     "drf_spectacular",
     "simple_history",
@@ -240,6 +241,14 @@ PORTAL_LOGO_URL = env_str("PORTAL_LOGO_URL")
 PORTAL_PRIMARY_COLOUR = env_str("PORTAL_PRIMARY_COLOUR", "#1a4480")
 if not PORTAL_PRIMARY_COLOUR.startswith("#") or len(PORTAL_PRIMARY_COLOUR) not in (4, 7):
     raise ImproperlyConfigured("PORTAL_PRIMARY_COLOUR must be a hex colour such as #1a4480")
+
+# Publications: consultations and public comments.
+CONSULTATION_MIN_LEAD_DAYS = env_int("CONSULTATION_MIN_LEAD_DAYS", 30, minimum=0)
+COMMENT_RATE_PER_HOUR = env_int("COMMENT_RATE_PER_HOUR", 50, minimum=1)
+COMMENT_ATTACHMENT_MAX_BYTES = env_int("COMMENT_ATTACHMENT_MAX_BYTES", 5 * 1024 * 1024, minimum=1)
+# Pre-moderation (the default) keeps a comment hidden until an editor approves it.
+COMMENT_PRE_MODERATION = env_bool("COMMENT_PRE_MODERATION", default=True)
+OPEN_DATA_API_RATE = env_str("OPEN_DATA_API_RATE", "120/min")
 
 # Security headers. Production (DEBUG off) passes `check --deploy --fail-level WARNING`.
 SECURE_CSP = {

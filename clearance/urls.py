@@ -8,6 +8,9 @@ from django_otp.admin import OTPAdminSite
 
 from clearance import views
 from clearance.forms import QueuedPasswordResetForm, SignInForm
+from publications import api_urls as publications_api
+from publications import feeds as publications_feeds
+from publications import views as publications_views
 
 # The admin site asks for the second factor like every other staff page.
 admin.site.__class__ = OTPAdminSite
@@ -50,5 +53,10 @@ urlpatterns = [
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/read/", views.notifications_mark_read, name="notifications_mark_read"),
     path("staff/", views.staff_home, name="staff_home"),
+    path("publications/", include("publications.urls")),
+    path("search/", publications_views.search, name="search"),
+    path("feeds/consultations/", publications_feeds.ConsultationsFeed(), name="consultations_feed"),
+    path("api/v1/publications/", include(publications_api.publications)),
+    path("api/v1/consultations/", include(publications_api.consultations)),
     path("admin/", admin.site.urls),
 ]

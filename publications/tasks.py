@@ -1,0 +1,147 @@
+"""Celery tasks of the public portal. Each takes ids; beat runs the periodic ones."""
+
+import logging
+
+from celery import shared_task
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+
+from publications import services
+from publications.models import Comment, Delivery, Subscription, Version
+
+log = logging.getLogger(__name__)
+
+COMMENT_EMAILS = {"confirm", "receipt", "published", "consultation_concluded"}
+
+
+def send_email(
+    *,
+    to: str,
+    template: str,
+    context: dict[str, object],
+    language: str,
+    unsubscribe: str = "",
+) -> None:
+    """Render ``publications/emails/<template>/{subject.txt,body.txt,body.html}`` and send it.
+
+    With ``unsubscribe``, the message carries the one-click unsubscribe headers (RFC 8058).
+    """
+    context = {"portal_name": settings.PORTAL_NAME, "site_url": settings.SITE_URL, **context}
+    if unsubscribe:
+        context["unsubscribe"] = unsubscribe
+    path = f"publications/emails/{template}"
+    with translation.override(language):
+        subject = " ".join(render_to_string(f"{path}/subject.txt", context).split())
+        text = render_to_string(f"{path}/body.txt", context)
+        html = render_to_string(f"{path}/body.html", context)
+    headers = {}
+    if unsubscribe:
+        headers = {
+            "List-Unsubscribe": f"<{unsubscribe}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        }
+    message = EmailMultiAlternatives(
+        subject, text, settings.DEFAULT_FROM_EMAIL, [to], headers=headers
+    )
+    message.attach_alternative(html, "text/html")
+    message.send()
+
+
+@shared_task(name="publications.send_comment_email", time_limit=60)
+def send_comment_email(comment_id: int, kind: str) -> None:
+    """Email an anonymous commenter: the confirmation link, the receipt, or news of it."""
+    if kind not in COMMENT_EMAILS:
+        raise ValueError(f"unknown comment email {kind!r}")
+    comment = Comment.objects.select_related("consultation").filter(pk=comment_id).first()
+    if comment is None:
+        return
+    if kind == "confirm" and comment.status != Comment.Status.UNCONFIRMED:
+        return  # already confirmed: the link is not needed any more
+    context = services.comment_context(comment)
+    context["pre_moderation"] = settings.COMMENT_PRE_MODERATION
+    if kind == "confirm":
+        token = services.comment_confirm_token(comment)
+        context["link"] = settings.SITE_URL + reverse("publications:comment_confirm", args=[token])
+    send_email(
+        to=comment.email,
+        template=f"comment_{kind}",
+        context=context,
+        language=comment.language,
+    )
+
+
+@shared_task(name="publications.send_subscription_email", time_limit=60)
+def send_subscription_email(subscription_id: int, kind: str) -> None:
+    if kind != "confirm":
+        raise ValueError(f"unknown subscription email {kind!r}")
+    subscription = Subscription.objects.filter(pk=subscription_id, confirmed_at=None).first()
+    if subscription is None:
+        return
+    token = services.subscription_token(subscription, services.SUBSCRIBE_SALT)
+    send_email(
+        to=subscription.email,
+        template="subscription_confirm",
+        context={
+            "link": settings.SITE_URL + reverse("publications:subscription_confirm", args=[token]),
+            "subscription": subscription,
+        },
+        language=subscription.language,
+    )
+
+
+def _unsubscribe_link(subscription: Subscription) -> str:
+    token = services.subscription_token(subscription, services.UNSUBSCRIBE_SALT)
+    return settings.SITE_URL + reverse("publications:unsubscribe", args=[token])
+
+
+@shared_task(name="publications.send_alert", time_limit=60)
+def send_alert(delivery_id: int) -> None:
+    """Tell a subscriber at once that a version was published; at most once per delivery."""
+    delivery = (
+        Delivery.objects.select_related("subscription", "version__publication")
+        .filter(pk=delivery_id)
+        .first()
+    )
+    if delivery is None or not delivery.subscription.is_active:
+        return
+    if not services.claim_deliveries(
+        subscription_id=delivery.subscription_id, version_ids=[delivery.version_id]
+    ):
+        return
+    send_email(
+        to=delivery.subscription.email,
+        template="alert",
+        context={"versions": [delivery.version]},
+        language=delivery.subscription.language,
+        unsubscribe=_unsubscribe_link(delivery.subscription),
+    )
+
+
+@shared_task(name="publications.send_daily_digests", time_limit=600)
+def send_daily_digests() -> int:
+    """One email per daily subscriber listing what was published since the last digest."""
+    sent = 0
+    for subscription_id, version_ids in services.digest_plan().items():
+        subscription = Subscription.objects.get(pk=subscription_id)
+        if not services.claim_deliveries(subscription_id=subscription_id, version_ids=version_ids):
+            continue
+        versions = list(
+            Version.objects.filter(pk__in=version_ids).select_related("publication").order_by("pk")
+        )
+        send_email(
+            to=subscription.email,
+            template="digest",
+            context={"versions": versions},
+            language=subscription.language,
+            unsubscribe=_unsubscribe_link(subscription),
+        )
+        sent += 1
+    return sent
+
+
+@shared_task(name="publications.advance_consultations", time_limit=120)
+def advance_consultations() -> int:
+    return services.consultations_advance()

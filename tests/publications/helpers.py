@@ -1,0 +1,72 @@
+"""Builders for publication tests: they go through the services, as the portal does."""
+
+from datetime import date, timedelta
+from itertools import count
+from typing import Any
+
+from django.utils import timezone
+
+from clearance.models import User
+from publications import services
+from publications.models import Consultation, Publication, Topic, Version
+
+_n = count(1)
+
+RETURNS_POLICY = """# Scope
+
+This policy covers goods returned by buyers after a low-value import.
+
+# Refund of duties
+
+Duties and taxes paid on goods that are returned within 90 days are refunded.
+
+# How to ask
+
+File a refund request with the tracking number and proof of return.
+"""
+
+
+def publication(*, kind: str = "returns_policy", topics: list[Topic] | None = None) -> Publication:
+    return services.publication_create(
+        slug=f"publication-{next(_n)}", kind=kind, topics=topics or [], by=None
+    )
+
+
+def published(
+    pub: Publication | None = None,
+    *,
+    title: str = "Returns policy for low-value goods",
+    body: str = RETURNS_POLICY,
+    language: str = "en",
+    effective: date | None = None,
+    by: User | None = None,
+    change_note: str = "",
+    **kwargs: Any,
+) -> Version:
+    pub = pub or publication()
+    version = services.version_create(
+        publication=pub, language=language, title=title, body=body, by=by,
+        change_note=change_note, **kwargs,
+    )  # fmt: skip
+    return services.version_publish(
+        version=version, effective_date=effective or timezone.localdate(), by=by
+    )
+
+
+def open_consultation(
+    pub: Publication | None = None, *, body: str = RETURNS_POLICY, days: int = 30
+) -> Consultation:
+    pub = pub or publication()
+    draft = services.version_create(
+        publication=pub, language="en", title="Proposed returns policy", body=body, by=None
+    )
+    now = timezone.now()
+    return services.consultation_create(
+        version=draft,
+        title="Consultation on the returns policy",
+        summary="We propose to extend the refund window to 90 days.",
+        questions="Is 90 days long enough?\nWhat proof of return should count?",
+        opens_at=now - timedelta(hours=1),
+        closes_at=now + timedelta(days=days),
+        by=None,
+    )
