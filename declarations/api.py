@@ -1,0 +1,588 @@
+"""The filing API, version 1: for platforms and carriers that file by machine.
+
+Clients authenticate with an organisation's API key (``Authorization: Bearer KEY``) and see
+only that organisation's declarations (anything else is a 404). Every write honours an
+``Idempotency-Key`` header: the same key with the same body returns the first answer and
+creates nothing; with another body it is refused (422). A unique constraint makes concurrent
+duplicates safe (see ``IdempotencyRecord``).
+"""
+
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib.auth.models import AnonymousUser
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.exceptions import AuthenticationFailed, ValidationError
+from rest_framework.pagination import CursorPagination
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from clearance import reference
+from clearance.api import envelope
+from clearance.models import Organisation
+from clearance.services import ServiceError
+from declarations import access, services
+from declarations.models import ApiKey, Declaration, IdempotencyRecord, Status
+from declarations.services import Actor
+from declarations.validation import Invalid
+
+BATCH_LIMIT = 1000
+
+
+# --- Authentication ------------------------------------------------------------------------
+
+
+class ApiKeyAuthentication(BaseAuthentication):
+    """``Authorization: Bearer KEY`` with an organisation's active API key."""
+
+    def authenticate(self, request: Request) -> tuple[AnonymousUser, ApiKey] | None:
+        header = get_authorization_header(request).split()
+        if not header or header[0].lower() != b"bearer":
+            return None
+        if len(header) != 2:
+            raise AuthenticationFailed(_("Send the key as: Authorization: Bearer KEY."))
+        api_key = services.apikey_authenticate(header[1].decode("latin-1"))
+        if api_key is None:
+            raise AuthenticationFailed(_("This API key is not valid or has been revoked."))
+        return AnonymousUser(), api_key
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="api"'
+
+
+class ApiKeyScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+    target_class = "declarations.api.ApiKeyAuthentication"
+    name = "ApiKey"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {"type": "http", "scheme": "bearer", "description": "An organisation's API key."}
+
+
+class HasApiKey(BasePermission):
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return isinstance(request.auth, ApiKey)
+
+
+class ApiView(APIView):
+    authentication_classes = [ApiKeyAuthentication]
+    permission_classes = [HasApiKey]
+
+    def organisation(self) -> Organisation:
+        api_key = self.request.auth
+        assert isinstance(api_key, ApiKey)
+        return api_key.organisation
+
+    def actor(self) -> Actor:
+        return Actor.of(None, self.request.auth)
+
+    def handle_exception(self, exc: Exception) -> Response:
+        # Every broken rule at once, each with its field path, not only the first.
+        if isinstance(exc, Invalid):
+            return Response(
+                envelope(
+                    "invalid",
+                    _("The declaration has errors; see errors."),
+                    [e.as_dict() for e in exc.errors],
+                ),
+                status=status.HTTP_422_UNPROCESSABLE_ENTITY,
+            )
+        return super().handle_exception(exc)
+
+
+# --- Idempotency ---------------------------------------------------------------------------
+
+
+def request_fingerprint(request: Request, body: Any) -> str:
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(f"{request.method} {request.path}\n{canonical}".encode()).hexdigest()
+
+
+def idempotent(
+    request: Request, organisation: Organisation, body: Any, produce: Callable[[], Response]
+) -> Response:
+    """Run ``produce`` once per ``Idempotency-Key``, replaying its answer afterwards.
+
+    The record is inserted first, in the same transaction as the write: a concurrent request
+    with the same key blocks on the unique index until this one commits, then finds the
+    record and replays it. If the write fails, the record rolls back with it.
+    """
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if not key:
+        return produce()
+    if len(key) > 255:
+        raise ValidationError({"Idempotency-Key": [_("Use at most 255 characters.")]})
+    fingerprint = request_fingerprint(request, body)
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                record = IdempotencyRecord.objects.create(
+                    organisation=organisation, key=key, request_hash=fingerprint
+                )
+        except IntegrityError:
+            record = IdempotencyRecord.objects.get(organisation=organisation, key=key)
+            if record.request_hash != fingerprint:
+                raise ServiceError(
+                    _("This Idempotency-Key was already used with a different request."),
+                    field="Idempotency-Key",
+                    code="idempotency_key_reused",
+                ) from None
+            return Response(
+                record.response_body,
+                status=record.response_status,
+                headers={"Idempotent-Replayed": "true"},
+            )
+        response = produce()
+        record.response_status = response.status_code
+        record.response_body = response.data
+        record.save(update_fields=["response_status", "response_body"])
+    return response
+
+
+# --- Serializers (explicit fields; they describe the schema and shape the answers) ---------
+
+
+class SellerSerializer(serializers.Serializer[dict[str, Any]]):
+    name = serializers.CharField(max_length=200)
+    address = serializers.CharField(max_length=300)
+    country = serializers.CharField(max_length=2, help_text="ISO 3166-1 alpha-2 code.")
+
+
+class ConsigneeSerializer(SellerSerializer):
+    id_number = serializers.CharField(
+        max_length=50, required=False, allow_blank=True, help_text="Where the regime asks for one."
+    )
+
+
+class LineSerializer(serializers.Serializer[dict[str, Any]]):
+    description = serializers.CharField(
+        max_length=300, help_text='What the goods are; "gift" or "goods" alone is refused.'
+    )
+    hs_code = serializers.CharField(max_length=6, help_text="HS 2022 subheading, 6 digits.")
+    quantity = serializers.CharField(help_text="A positive number, as a string.")
+    unit = serializers.CharField(max_length=10, required=False, default="pcs")
+    value = serializers.CharField(help_text="Money as a string with the currency's decimals.")
+    origin_country = serializers.CharField(max_length=2)
+    gross_mass_kg = serializers.CharField(help_text="Kilograms, up to 3 decimals.")
+    product_url = serializers.URLField(required=False, allow_blank=True)
+
+
+class DeclarationInputSerializer(serializers.Serializer[dict[str, Any]]):
+    reference = serializers.CharField(
+        max_length=35, help_text="Your own reference, unique in your organisation."
+    )
+    transport_mode = serializers.ChoiceField(choices=["postal", "express", "cargo"])
+    transport_document = serializers.CharField(
+        max_length=50, help_text="Tracking number or house air waybill."
+    )
+    carrier = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    marketplace = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    order_reference = serializers.CharField(max_length=50, required=False, allow_blank=True)
+    purpose = serializers.ChoiceField(choices=["personal", "commercial", "gift"])
+    seller = SellerSerializer()
+    consignee = ConsigneeSerializer()
+    arrival_office = serializers.CharField(max_length=50, required=False, allow_blank=True)
+    currency = serializers.CharField(max_length=3, help_text="ISO 4217 code.")
+    shipping_cost = serializers.CharField(required=False)
+    insurance_cost = serializers.CharField(required=False)
+    tax_collected_at_sale = serializers.BooleanField(required=False, default=False)
+    vendor_tax_id = serializers.CharField(max_length=50, required=False, allow_blank=True)
+    lines = LineSerializer(many=True, help_text="1 to 999 item lines.")
+
+
+class CreateSerializer(DeclarationInputSerializer):
+    submit = serializers.BooleanField(
+        required=False, default=False, help_text="Submit at once instead of saving a draft."
+    )
+
+
+class StatusChangeSerializer(serializers.Serializer[dict[str, Any]]):
+    from_status = serializers.CharField()
+    to_status = serializers.CharField()
+    at = serializers.DateTimeField()
+    version = serializers.IntegerField(allow_null=True)
+    note = serializers.CharField()
+
+
+class DeclarationSerializer(DeclarationInputSerializer):
+    id = serializers.IntegerField(read_only=True)
+    system_reference = serializers.CharField(read_only=True)
+    status = serializers.ChoiceField(choices=Status.choices, read_only=True)
+    lane = serializers.CharField(read_only=True)
+    version = serializers.IntegerField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    submitted_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    released_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    assessment = serializers.JSONField(
+        read_only=True, allow_null=True, help_text="The latest version's assessment."
+    )
+    status_history = StatusChangeSerializer(many=True, read_only=True)
+
+
+def declaration_out(declaration: Declaration, *, detail: bool = True) -> dict[str, Any]:
+    lines = list(declaration.lines.order_by("number"))
+    data = services.declaration_data(declaration, lines)
+    version = declaration.latest_version if detail and declaration.version else None
+    changes = declaration.status_changes.all() if detail else []
+    data.update(
+        id=declaration.pk,
+        system_reference=declaration.system_reference,
+        status=declaration.status,
+        lane=declaration.lane,
+        version=declaration.version,
+        created_at=declaration.created_at,
+        submitted_at=declaration.submitted_at,
+        released_at=declaration.released_at,
+        assessment=version.assessment if version else None,
+        status_history=[
+            {
+                "from_status": c.from_status,
+                "to_status": c.to_status,
+                "at": c.at,
+                "version": c.version,
+                "note": c.note,
+            }
+            for c in changes
+        ],
+    )
+    return dict(DeclarationSerializer(data).data)
+
+
+ERROR = inline_serializer(
+    "Error",
+    {
+        "code": serializers.CharField(),
+        "message": serializers.CharField(),
+        "errors": inline_serializer(
+            "FieldError",
+            {
+                "field": serializers.CharField(),
+                "code": serializers.CharField(),
+                "message": serializers.CharField(),
+            },
+            many=True,
+        ),
+    },
+)
+IDEMPOTENCY = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="Replays the first answer for the same body; another body gets 422.",
+)
+
+
+# --- Endpoints ------------------------------------------------------------------------------
+
+
+class Cursor(CursorPagination):
+    ordering = "-id"
+    page_size = 50
+
+
+class DeclarationListView(ApiView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status", str, description="One status, such as submitted."),
+            OpenApiParameter("reference", str, description="Your reference, exactly."),
+            OpenApiParameter("created_after", str, description="ISO 8601 date-time."),
+            OpenApiParameter("created_before", str, description="ISO 8601 date-time."),
+            OpenApiParameter("cursor", str, description="From the previous page's links."),
+        ],
+        responses={
+            200: inline_serializer(
+                "DeclarationPage",
+                {
+                    "next": serializers.URLField(allow_null=True),
+                    "previous": serializers.URLField(allow_null=True),
+                    "results": DeclarationSerializer(many=True),
+                },
+            )
+        },
+        summary="List your organisation's declarations",
+    )
+    def get(self, request: Request) -> Response:
+        queryset: QuerySet[Declaration] = Declaration.objects.filter(
+            organisation=self.organisation()
+        )
+        params = request.query_params
+        if params.get("status"):
+            if params["status"] not in Status.values:
+                raise ValidationError({"status": [_("Not a status.")]})
+            queryset = queryset.filter(status=params["status"])
+        if params.get("reference"):
+            queryset = queryset.filter(reference=params["reference"])
+        for name, lookup in (("created_after", "gte"), ("created_before", "lt")):
+            if params.get(name):
+                moment = parse_datetime(params[name])
+                if moment is None:
+                    raise ValidationError({name: [_("Use an ISO 8601 date-time.")]})
+                queryset = queryset.filter(**{f"created_at__{lookup}": moment})
+        paginator = Cursor()
+        page = paginator.paginate_queryset(queryset, request, view=self) or []
+        return paginator.get_paginated_response([declaration_out(d, detail=False) for d in page])
+
+    @extend_schema(
+        request=CreateSerializer,
+        parameters=[IDEMPOTENCY],
+        responses={201: DeclarationSerializer, 422: ERROR},
+        summary="Create a declaration, as a draft or submitted at once",
+    )
+    def post(self, request: Request) -> Response:
+        organisation = self.organisation()
+        body = request.data
+
+        def produce() -> Response:
+            submit = bool(body.get("submit", False)) if isinstance(body, dict) else False
+            declaration = services.declaration_create(
+                organisation=organisation, data=body, submit=submit, actor=self.actor()
+            )
+            return Response(declaration_out(declaration), status=status.HTTP_201_CREATED)
+
+        return idempotent(request, organisation, body, produce)
+
+
+class DeclarationDetailView(ApiView):
+    @extend_schema(responses={200: DeclarationSerializer}, summary="One declaration")
+    def get(self, request: Request, pk: int) -> Response:
+        declaration = access.declaration_for_organisation(self.organisation(), pk)
+        return Response(declaration_out(declaration))
+
+    @extend_schema(
+        request=DeclarationInputSerializer(partial=True),
+        parameters=[IDEMPOTENCY],
+        responses={200: DeclarationSerializer, 422: ERROR},
+        summary="Change a draft, or amend a submitted declaration before a decision",
+        description="Fields not sent keep their values; `lines`, when sent, replaces all lines. "
+        "Amending a submitted declaration makes its next version.",
+    )
+    def patch(self, request: Request, pk: int) -> Response:
+        organisation = self.organisation()
+        declaration = access.declaration_for_organisation(organisation, pk)
+        body = request.data
+        if not isinstance(body, dict):
+            raise ValidationError({"": [_("Send an object.")]})
+
+        def produce() -> Response:
+            data = services.declaration_data(declaration, list(declaration.lines.all()))
+            for party in ("seller", "consignee"):
+                if isinstance(body.get(party), dict):
+                    data[party].update(body[party])
+            data.update({k: v for k, v in body.items() if k not in ("seller", "consignee")})
+            if declaration.status == Status.DRAFT:
+                changed = services.declaration_update(
+                    declaration=declaration, data=data, actor=self.actor()
+                )
+            else:
+                changed = services.declaration_amend(
+                    declaration=declaration, data=data, actor=self.actor()
+                )
+            return Response(declaration_out(changed))
+
+        return idempotent(request, organisation, {"id": pk, **body}, produce)
+
+
+class DeclarationSubmitView(ApiView):
+    @extend_schema(
+        request=None,
+        parameters=[IDEMPOTENCY],
+        responses={200: DeclarationSerializer, 422: ERROR},
+        summary="Submit a draft",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        organisation = self.organisation()
+        declaration = access.declaration_for_organisation(organisation, pk)
+
+        def produce() -> Response:
+            done = services.declaration_submit(declaration=declaration, actor=self.actor())
+            return Response(declaration_out(done))
+
+        return idempotent(request, organisation, {"submit": pk}, produce)
+
+
+class DeclarationCancelView(ApiView):
+    @extend_schema(
+        request=None,
+        parameters=[IDEMPOTENCY],
+        responses={200: DeclarationSerializer, 422: ERROR},
+        summary="Cancel a declaration before release",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        organisation = self.organisation()
+        declaration = access.declaration_for_organisation(organisation, pk)
+
+        def produce() -> Response:
+            done = services.declaration_cancel(declaration=declaration, actor=self.actor())
+            return Response(declaration_out(done))
+
+        return idempotent(request, organisation, {"cancel": pk}, produce)
+
+
+BATCH_RESULT = inline_serializer(
+    "BatchResult",
+    {
+        "created": serializers.IntegerField(),
+        "failed": serializers.IntegerField(),
+        "results": inline_serializer(
+            "BatchItem",
+            {
+                "index": serializers.IntegerField(),
+                "id": serializers.IntegerField(required=False),
+                "system_reference": serializers.CharField(required=False),
+                "status": serializers.CharField(required=False),
+                "errors": serializers.ListField(child=serializers.DictField(), required=False),
+            },
+            many=True,
+        ),
+    },
+)
+
+
+class DeclarationBatchView(ApiView):
+    @extend_schema(
+        request=inline_serializer(
+            "Batch",
+            {
+                "declarations": DeclarationInputSerializer(many=True),
+                "submit": serializers.BooleanField(default=False),
+            },
+        ),
+        parameters=[IDEMPOTENCY],
+        responses={200: BATCH_RESULT, 422: ERROR},
+        summary="Create up to 1,000 declarations at once",
+        description="Valid declarations are saved and invalid ones reported, each by its "
+        "index in the request.",
+    )
+    def post(self, request: Request) -> Response:
+        organisation = self.organisation()
+        body = request.data
+        if not isinstance(body, dict):
+            raise ValidationError({"declarations": [_("Send a list of declarations.")]})
+        items = body.get("declarations")
+        if not isinstance(items, list) or not items:
+            raise ValidationError({"declarations": [_("Send a list of declarations.")]})
+        if len(items) > BATCH_LIMIT:
+            raise ValidationError(
+                {
+                    "declarations": [
+                        _("Send at most %(max)d declarations in one batch.") % {"max": BATCH_LIMIT}
+                    ]
+                }
+            )
+        submit = bool(body.get("submit", False))
+
+        def produce() -> Response:
+            outcomes = services.declarations_create(
+                organisation=organisation, items=items, submit=submit, actor=self.actor()
+            )
+            results: list[dict[str, Any]] = []
+            for index, outcome in enumerate(outcomes):
+                if outcome.declaration is not None:
+                    d = outcome.declaration
+                    results.append(
+                        {
+                            "index": index,
+                            "id": d.pk,
+                            "system_reference": d.system_reference,
+                            "status": d.status,
+                        }
+                    )
+                else:
+                    results.append(
+                        {"index": index, "errors": [e.as_dict() for e in outcome.errors or []]}
+                    )
+            created = sum(1 for o in outcomes if o.declaration is not None)
+            return Response(
+                {"created": created, "failed": len(outcomes) - created, "results": results}
+            )
+
+        return idempotent(request, organisation, body, produce)
+
+
+class HsCodeView(ApiView):
+    @extend_schema(
+        parameters=[OpenApiParameter("q", str, required=True, description="Words or a code.")],
+        responses={
+            200: inline_serializer(
+                "HsCodes",
+                {
+                    "results": inline_serializer(
+                        "HsCode",
+                        {"code": serializers.CharField(), "description": serializers.CharField()},
+                        many=True,
+                    )
+                },
+            )
+        },
+        summary="Find HS 2022 subheadings by words",
+    )
+    def get(self, request: Request) -> Response:
+        words = request.query_params.get("q", "")
+        return Response(
+            {
+                "results": [
+                    {"code": e.code, "description": e.description}
+                    for e in reference.hs_search(words)
+                ]
+            }
+        )
+
+
+class ApiDocsView(APIView):
+    """Readable docs built from the OpenAPI schema on the server: no scripts from elsewhere,
+    so the page works under the portal's content security policy and without JavaScript."""
+
+    authentication_classes: list[type[BaseAuthentication]] = []
+    permission_classes: list[type[BasePermission]] = []
+    schema = None
+
+    def get(self, request: Request) -> HttpResponse:
+        from drf_spectacular.generators import SchemaGenerator
+
+        spec = SchemaGenerator().get_schema(request=None, public=True)  # type: ignore[no-untyped-call]
+        components = spec.get("components", {}).get("schemas", {})
+        operations = []
+        for path, methods in spec["paths"].items():
+            for method, op in methods.items():
+                body = op.get("requestBody", {}).get("content", {}).get("application/json", {})
+                operations.append(
+                    {
+                        "method": method.upper(),
+                        "path": path,
+                        "summary": op.get("summary", ""),
+                        "description": op.get("description", ""),
+                        "parameters": op.get("parameters", []),
+                        "request": _schema_name(body.get("schema", {})),
+                        "responses": {
+                            code: _schema_name(
+                                r.get("content", {}).get("application/json", {}).get("schema", {})
+                            )
+                            for code, r in op.get("responses", {}).items()
+                        },
+                    }
+                )
+        return render(
+            request._request,
+            "declarations/api_docs.html",
+            {"spec": spec, "operations": operations, "components": components},
+        )
+
+
+def _schema_name(schema: dict[str, Any]) -> str:
+    ref = schema.get("$ref", "")
+    if not ref and schema.get("type") == "array":
+        ref = schema.get("items", {}).get("$ref", "")
+    return str(ref.rsplit("/", 1)[-1]) if ref else ""

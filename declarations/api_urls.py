@@ -1,0 +1,30 @@
+"""URLs of the filing API, version 1 (mounted at /api/v1/)."""
+
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView
+from rest_framework.permissions import AllowAny
+
+from declarations import api
+
+urlpatterns = [
+    path("declarations/", api.DeclarationListView.as_view(), name="api-declarations"),
+    path("declarations/batch/", api.DeclarationBatchView.as_view(), name="api-declarations-batch"),
+    path("declarations/<int:pk>/", api.DeclarationDetailView.as_view(), name="api-declaration"),
+    path(
+        "declarations/<int:pk>/submit/",
+        api.DeclarationSubmitView.as_view(),
+        name="api-declaration-submit",
+    ),
+    path(
+        "declarations/<int:pk>/cancel/",
+        api.DeclarationCancelView.as_view(),
+        name="api-declaration-cancel",
+    ),
+    path("hs-codes/", api.HsCodeView.as_view(), name="api-hs-codes"),
+    path(
+        "schema/",
+        SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[AllowAny]),
+        name="api-schema",
+    ),
+    path("docs/", api.ApiDocsView.as_view(), name="api-docs"),
+]
