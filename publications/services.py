@@ -140,7 +140,6 @@ def _pending_consultations(version: Version) -> list[Consultation]:
             version__language=version.language,
             final_version__isnull=True,
         )
-        .exclude(version=version)
         .order_by("pk")
     )
 
