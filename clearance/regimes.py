@@ -646,3 +646,18 @@ def _upsert(batch: list[ExchangeRate]) -> int:
             update_fields=["rate"],
         )
     return len(batch)
+
+
+# --- Demo data ---------------------------------------------------------------------------
+
+DEMO_TARIFF_FILE = DATA_DIR / "tariff-demo.csv"
+
+
+def load_demo() -> str:
+    """Presets, the shipped ECB rates and the demo tariff; safe to run again."""
+    presets = load_presets()
+    rates = import_exchange_rates(ECB_DEMO_FILE)
+    tariff = import_tariff(DEMO_TARIFF_FILE.read_text(encoding="utf-8"))
+    return (
+        f"{presets} preset regimes created, {rates} exchange rates and {tariff} tariff rows loaded"
+    )

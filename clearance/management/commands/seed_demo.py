@@ -65,6 +65,9 @@ class Command(BaseCommand):
         self.stdout.write("Demo sign-ins (staff enter a backup code at the second-factor step):")
         for line in lines:
             self.stdout.write(line)
+        from clearance import regimes
+
+        self.stdout.write("Low-value mode: " + regimes.load_demo() + ".")
 
     def _user(self, email: str, password: str) -> User:
         user = User.objects.filter(email=email).first()
