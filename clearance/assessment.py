@@ -251,9 +251,12 @@ def _round(amount: Decimal, currency: str) -> Decimal:
 
 
 def _show(amount: Decimal, currency: str) -> str:
-    """An amount for a message: the currency's decimals, but a whole limit without them."""
-    if amount == amount.to_integral_value():
-        return f"{amount:,.0f} {currency}"
+    """A limit for a message: as configured, without trailing zeros ("150 USD")."""
+    return f"{amount.normalize():,f} {currency}"
+
+
+def _value(amount: Decimal, currency: str) -> str:
+    """A value for a message: rounded to the currency's decimals ("212.40 USD")."""
     return f"{_round(amount, currency):,} {currency}"
 
 
@@ -392,7 +395,7 @@ def assess(
         block(
             "over_transaction_cap",
             _("Value %(value)s exceeds the %(cap)s limit per transaction.")
-            % {"value": _show(test_value, thr), "cap": _show(rules.transaction_cap, thr)},
+            % {"value": _value(test_value, thr), "cap": _show(rules.transaction_cap, thr)},
         )
 
     # Limits: the first matching override, else the regime's own.
@@ -428,7 +431,7 @@ def assess(
                     % {
                         "number": len(same) + 1,
                         "period": words,
-                        "value": _show(combined, thr),
+                        "value": _value(combined, thr),
                     },
                 )
             )
@@ -443,7 +446,7 @@ def assess(
                     )
                     % {
                         "period": words,
-                        "value": _show(combined, thr),
+                        "value": _value(combined, thr),
                         "cap": _show(rule.limit, thr),
                     },
                 )
@@ -509,7 +512,7 @@ def assess(
         block(
             "over_limit",
             _("Value %(value)s exceeds the %(limit)s %(kind)s limit.")
-            % {"value": _show(compared_value, thr), "limit": _show(limit, thr), "kind": kind},
+            % {"value": _value(compared_value, thr), "limit": _show(limit, thr), "kind": kind},
         )
     elif not blocking:
         if duty_free is None:
@@ -519,7 +522,7 @@ def assess(
                 Reason(
                     "within_duty_free_limit",
                     _("Value %(value)s is within the %(limit)s duty-free limit.")
-                    % {"value": _show(compared_value, thr), "limit": _show(duty_free, thr)},
+                    % {"value": _value(compared_value, thr), "limit": _show(duty_free, thr)},
                 )
             )
         else:
@@ -527,7 +530,10 @@ def assess(
                 Reason(
                     "over_duty_free_limit",
                     _("Value %(value)s exceeds the %(limit)s duty-free limit: duty is due.")
-                    % {"value": _show(compared_value, thr), "limit": _show(duty_free or ZERO, thr)},
+                    % {
+                        "value": _value(compared_value, thr),
+                        "limit": _show(duty_free or ZERO, thr),
+                    },
                 )
             )
         if tax_free is None:
@@ -537,7 +543,7 @@ def assess(
                 Reason(
                     "within_tax_free_limit",
                     _("Value %(value)s is within the %(limit)s tax-free limit.")
-                    % {"value": _show(compared_value, thr), "limit": _show(tax_free or ZERO, thr)},
+                    % {"value": _value(compared_value, thr), "limit": _show(tax_free or ZERO, thr)},
                 )
             )
         elif not vendor_collected:
@@ -545,7 +551,7 @@ def assess(
                 Reason(
                     "over_tax_free_limit",
                     _("Value %(value)s exceeds the %(limit)s tax-free limit: tax is due.")
-                    % {"value": _show(compared_value, thr), "limit": _show(tax_free or ZERO, thr)},
+                    % {"value": _value(compared_value, thr), "limit": _show(tax_free or ZERO, thr)},
                 )
             )
 
@@ -572,7 +578,7 @@ def assess(
                 Reason(
                     "waived",
                     _("Duty and tax of %(owed)s are below %(limit)s and are not collected.")
-                    % {"owed": _show(owed, local), "limit": _show(rules.waive_below, local)},
+                    % {"owed": _value(owed, local), "limit": _show(rules.waive_below, local)},
                 )
             )
 

@@ -237,6 +237,8 @@ PORTAL_NAME = env_str("PORTAL_NAME", "Customs Clearance Portal")
 PORTAL_ADMINISTRATION = env_str("PORTAL_ADMINISTRATION", "Customs Administration")
 # The economy whose low-value regime the portal applies (ISO 3166 alpha-2).
 PORTAL_ECONOMY = env_str("PORTAL_ECONOMY", "KR").upper()
+# Requests per client to the public estimate API, as DRF writes rates ("60/min").
+ESTIMATE_API_RATE = env_str("ESTIMATE_API_RATE", "60/min")
 PORTAL_LOGO_URL = env_str("PORTAL_LOGO_URL")
 PORTAL_PRIMARY_COLOUR = env_str("PORTAL_PRIMARY_COLOUR", "#1a4480")
 if not PORTAL_PRIMARY_COLOUR.startswith("#") or len(PORTAL_PRIMARY_COLOUR) not in (4, 7):

@@ -6,7 +6,7 @@ from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 from django_otp.admin import OTPAdminSite
 
-from clearance import views
+from clearance import estimator, views
 from clearance.forms import QueuedPasswordResetForm, SignInForm
 from publications import api_urls as publications_api
 from publications import feeds as publications_feeds
@@ -53,6 +53,8 @@ urlpatterns = [
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/read/", views.notifications_mark_read, name="notifications_mark_read"),
     path("staff/", views.staff_home, name="staff_home"),
+    path("estimate/", estimator.estimate_page, name="estimate"),
+    path("api/v1/estimate/", estimator.EstimateView.as_view(), name="api_estimate"),
     path("publications/", include("publications.urls")),
     path("search/", publications_views.search, name="search"),
     path("feeds/consultations/", publications_feeds.ConsultationsFeed(), name="consultations_feed"),

@@ -630,7 +630,7 @@ def test_the_reason_says_the_value_and_the_limit_in_words(configured):
         regime_code="KR",
         earlier=earlier((APRIL, "140000"), (APRIL, "98000")),
     )
-    assert "Parcel number 3 for this consignee today: combined value 270 USD." in [
+    assert "Parcel number 3 for this consignee today: combined value 270.00 USD." in [
         r.message for r in third.reasons
     ]
     tobacco = assess_parcel(parcel(("240311", "30", "CN")), regime_code="KR")

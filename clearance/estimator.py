@@ -1,0 +1,436 @@
+"""The public duty estimator: a page and an API that assess a parcel without saving anything.
+
+Both call ``assessment.assess_parcel``, the same function a declaration's submission calls, so
+an estimate and the later assessment of the same parcel agree.
+"""
+
+import datetime
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.views import APIView
+
+from clearance import regimes
+from clearance.assessment import (
+    AssessmentResult,
+    LineInput,
+    ParcelInput,
+    RegimeRules,
+    assess_parcel,
+)
+from clearance.models import Purpose, Regime, TransportMode
+from clearance.reference import countries, currencies, hs_description, hs_exists
+
+MAX_LINES = 999
+
+# --- Explaining a regime in words ------------------------------------------------------
+
+
+def _amount(value: Decimal, currency: str) -> str:
+    return f"{value.normalize():,f} {currency}"
+
+
+def explain(regime: Regime) -> list[str]:
+    """The regime's rules as plain sentences for a buyer or a small seller."""
+    rules: RegimeRules = regimes.rules_of(regime)
+    thr = rules.threshold_currency
+    out = []
+    duty_free, tax_free = rules.duty_free_up_to, rules.tax_free_up_to
+    if duty_free == 0 and tax_free == 0:
+        out.append(_("There is no de minimis relief: duty and tax are due on every parcel."))
+    else:
+        if duty_free is None:
+            out.append(_("No duty is charged on goods in this mode."))
+        elif duty_free:
+            out.append(
+                _("A parcel worth up to %(limit)s owes no duty.")
+                % {"limit": _amount(duty_free, thr)}
+            )
+        if tax_free is None:
+            out.append(_("No tax is charged on goods in this mode."))
+        elif tax_free:
+            out.append(
+                _("A parcel worth up to %(limit)s owes no tax.") % {"limit": _amount(tax_free, thr)}
+            )
+        else:
+            out.append(_("Tax is due on every parcel, whatever its value."))
+    if rules.value_basis == "cif":
+        out.append(_("The value counted is the price of the goods with shipping and insurance."))
+    else:
+        out.append(_("The value counted is the price of the goods, without shipping."))
+    if rules.personal_use_percent != 100:
+        out.append(
+            _("For goods for personal use, %(percent)s%% of the price is counted.")
+            % {"percent": f"{rules.personal_use_percent.normalize():f}"}
+        )
+    out.extend(override.note for override in rules.overrides if override.note)
+    if rules.transaction_cap is not None:
+        out.append(
+            _("A parcel worth more than %(cap)s cannot use the low-value mode.")
+            % {"cap": _amount(rules.transaction_cap, thr)}
+        )
+    periods = {"day": _("day"), "half_year": _("half-year"), "year": _("year")}
+    for rule in rules.aggregation:
+        period = periods.get(rule.period, rule.period)
+        if rule.kind == "combine":
+            out.append(
+                _("Parcels for the same person in the same %(period)s are counted together.")
+                % {"period": period}
+            )
+        elif rule.kind == "value_cap":
+            out.append(
+                _("One person may bring in at most %(cap)s per %(period)s in this mode.")
+                % {"cap": _amount(rule.limit, thr), "period": period}
+            )
+        else:
+            out.append(
+                _("At most %(count)s parcels per person per %(period)s may use this mode.")
+                % {"count": f"{rule.limit.normalize():f}", "period": period}
+            )
+    if rules.excluded_hs_prefixes:
+        goods = "; ".join(
+            f"{hs_description(prefix) or prefix} (HS {prefix})"
+            for prefix in rules.excluded_hs_prefixes
+        )
+        out.append(_("These goods cannot use the mode: %(goods)s.") % {"goods": goods})
+    if rules.transport_modes and set(rules.transport_modes) != set(TransportMode.values):
+        names = ", ".join(str(TransportMode(m).label) for m in rules.transport_modes)
+        out.append(_("Only these transport modes may use it: %(modes)s.") % {"modes": names})
+    if rules.consignee_id_required:
+        out.append(_("The person receiving the parcel must give their identification number."))
+    if rules.collection_model == "vendor":
+        out.append(
+            _(
+                "Registered sellers collect the tax when you buy. If the seller did and gives "
+                "its tax number, no tax is due at the border."
+            )
+        )
+    if rules.tax_rate:
+        out.append(
+            _("Tax is %(rate)s%% of the value plus duty.")
+            % {"rate": f"{rules.tax_rate.normalize():f}"}
+        )
+    out.append(
+        _("Duty follows the tariff; goods it does not list pay %(rate)s%%.")
+        % {"rate": f"{rules.default_duty_rate.normalize():f}"}
+    )
+    if rules.handling_fee:
+        out.append(
+            _("A handling fee of %(fee)s is charged per parcel.")
+            % {"fee": _amount(rules.handling_fee, rules.local_currency)}
+        )
+    if rules.waive_below:
+        out.append(
+            _("Duty and tax below %(amount)s are not collected.")
+            % {"amount": _amount(rules.waive_below, rules.local_currency)}
+        )
+    return out
+
+
+# --- The page --------------------------------------------------------------------------
+
+
+def _economy_choices() -> list[tuple[str, str]]:
+    names = countries()
+    codes = Regime.objects.values_list("economy", flat=True).distinct()
+    return sorted(((c, names.get(c, c)) for c in codes), key=lambda pair: pair[1])
+
+
+def _country_choices() -> list[tuple[str, str]]:
+    return [("", _("Choose a country")), *sorted(countries().items(), key=lambda pair: pair[1])]
+
+
+class EstimateForm(forms.Form):
+    regime = forms.ChoiceField(label=_lazy("Destination economy"))
+    date = forms.DateField(
+        label=_lazy("Date of import"),
+        required=False,
+        help_text=_lazy("As YYYY-MM-DD. Leave it empty for today."),
+    )
+    transport_mode = forms.ChoiceField(label=_lazy("Transport mode"), choices=TransportMode.choices)
+    purpose = forms.ChoiceField(label=_lazy("Purpose"), choices=Purpose.choices)
+    currency = forms.ChoiceField(
+        label=_lazy("Currency of the prices"),
+        help_text=_lazy("The currency the goods were paid in."),
+    )
+    shipping_cost = forms.DecimalField(
+        label=_lazy("Shipping cost"), min_value=0, decimal_places=3, initial=0
+    )
+    insurance_cost = forms.DecimalField(
+        label=_lazy("Insurance cost"), min_value=0, decimal_places=3, initial=0, required=False
+    )
+    seller_country = forms.ChoiceField(label=_lazy("Country the parcel is sent from"))
+    consignee_id = forms.CharField(
+        label=_lazy("Consignee identification number"),
+        required=False,
+        max_length=50,
+        help_text=_lazy("Some economies require it, e.g. the Republic of Korea's P number."),
+    )
+    tax_collected_at_sale = forms.BooleanField(
+        label=_lazy("The seller collected the tax when I bought"), required=False
+    )
+    vendor_tax_id = forms.CharField(
+        label=_lazy("Seller's tax registration number"), required=False, max_length=50
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        regime_field = self.fields["regime"]
+        assert isinstance(regime_field, forms.ChoiceField)
+        regime_field.choices = _economy_choices()
+        currency_field = self.fields["currency"]
+        assert isinstance(currency_field, forms.ChoiceField)
+        currency_field.choices = [(c, c) for c in sorted(currencies())]
+        seller = self.fields["seller_country"]
+        assert isinstance(seller, forms.ChoiceField)
+        seller.choices = _country_choices()
+
+
+class LineForm(forms.Form):
+    description = forms.CharField(label=_lazy("Goods"), max_length=300)
+    hs_code = forms.RegexField(
+        label=_lazy("HS code"),
+        regex=r"^\d{6}$",
+        help_text=_lazy("Six digits, e.g. 851830 for headphones."),
+        error_messages={"invalid": _lazy("Enter the six digits of an HS 2022 subheading.")},
+    )
+    quantity = forms.DecimalField(label=_lazy("Quantity"), min_value=Decimal("0.001"), initial=1)
+    value = forms.DecimalField(
+        label=_lazy("Price paid for all of them"), min_value=0, decimal_places=3
+    )
+    origin_country = forms.ChoiceField(label=_lazy("Country of origin"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        origin = self.fields["origin_country"]
+        assert isinstance(origin, forms.ChoiceField)
+        origin.choices = _country_choices()
+
+    def clean_hs_code(self) -> str:
+        code: str = self.cleaned_data["hs_code"]
+        if not hs_exists(code):
+            raise forms.ValidationError(
+                _("%(code)s is not an HS 2022 subheading.") % {"code": code}
+            )
+        return code
+
+
+LineFormSet = forms.formset_factory(
+    LineForm, extra=3, min_num=1, validate_min=True, max_num=20, validate_max=True
+)
+
+
+def _parcel_from_form(data: dict[str, Any], lines: list[dict[str, Any]]) -> ParcelInput:
+    return ParcelInput(
+        date=data.get("date") or timezone.localdate(),
+        transport_mode=data["transport_mode"],
+        purpose=data["purpose"],
+        currency=data["currency"],
+        shipping_cost=data.get("shipping_cost") or Decimal(0),
+        insurance_cost=data.get("insurance_cost") or Decimal(0),
+        tax_collected_at_sale=bool(data.get("tax_collected_at_sale")),
+        vendor_tax_id=data.get("vendor_tax_id", "").strip(),
+        seller_country=data["seller_country"],
+        consignee_country=data["regime"],
+        consignee_id=data.get("consignee_id", "").strip(),
+        lines=tuple(
+            LineInput(
+                description=line["description"],
+                hs_code=line["hs_code"],
+                quantity=line["quantity"],
+                value=line["value"],
+                origin_country=line["origin_country"],
+            )
+            for line in lines
+        ),
+    )
+
+
+def estimate_page(request: HttpRequest) -> HttpResponse:
+    """Anyone may estimate what a parcel would owe; nothing is saved."""
+    economy = settings.PORTAL_ECONOMY
+    initial = {"regime": economy, "currency": "USD", "transport_mode": "express"}
+    if request.method == "POST":
+        form = EstimateForm(request.POST)
+        lines = LineFormSet(request.POST, prefix="lines")
+    else:
+        form = EstimateForm(initial={**initial, **request.GET.dict()})
+        lines = LineFormSet(prefix="lines")
+    result: AssessmentResult | None = None
+    if request.method == "POST" and form.is_valid() and lines.is_valid():
+        filled = [f.cleaned_data for f in lines.forms if f.has_changed() and f.cleaned_data]
+        result = assess_parcel(
+            _parcel_from_form(form.cleaned_data, filled), regime_code=form.cleaned_data["regime"]
+        )
+        economy = form.cleaned_data["regime"]
+    elif form.is_bound and form.is_valid():
+        economy = form.cleaned_data["regime"]
+    errors: list[tuple[str | None, Any, Any]] = []
+    if form.is_bound:
+        errors = [(f.id_for_label, f.label, e) for f in form for e in f.errors]
+        errors += [(None, None, e) for e in lines.non_form_errors()]
+        for number, line in enumerate(lines.forms, start=1):
+            errors += [
+                (f.id_for_label, _("Item %(n)s: %(field)s") % {"n": number, "field": f.label}, e)
+                for f in line
+                for e in f.errors
+            ]
+    regime = regimes.regime_in_force(economy, timezone.localdate())
+    return render(
+        request,
+        "clearance/estimator.html",
+        {
+            "form": form,
+            "lines": lines,
+            "errors": errors,
+            "result": result,
+            "estimate": result.to_dict() if result else None,
+            "regime": regime,
+            "rules": explain(regime) if regime else [],
+            "economy_name": countries().get(economy, economy),
+        },
+    )
+
+
+# --- The API ---------------------------------------------------------------------------
+
+
+class EstimateThrottle(SimpleRateThrottle):
+    """Per client address (or user): the estimator is public, so it is rate-limited."""
+
+    scope = "estimate"
+
+    def get_rate(self) -> str:
+        return str(settings.ESTIMATE_API_RATE)
+
+    def get_cache_key(self, request: Request, view: APIView) -> str:
+        who = request.user.pk if request.user.is_authenticated else self.get_ident(request)
+        return self.cache_format % {"scope": self.scope, "ident": who}
+
+
+class CountrySerializer(serializers.Serializer[dict[str, Any]]):
+    country = serializers.CharField(max_length=2, min_length=2)
+
+    def validate_country(self, value: str) -> str:
+        value = value.upper()
+        if value not in countries():
+            raise serializers.ValidationError(_("Not an ISO 3166 alpha-2 country code."))
+        return value
+
+
+class ConsigneeSerializer(CountrySerializer):
+    id_number = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
+
+
+class EstimateLineSerializer(serializers.Serializer[dict[str, Any]]):
+    description = serializers.CharField(max_length=300)
+    hs_code = serializers.RegexField(r"^\d{6}$", max_length=6)
+    quantity = serializers.DecimalField(max_digits=14, decimal_places=3, min_value=Decimal("0.001"))
+    value = serializers.DecimalField(max_digits=14, decimal_places=3, min_value=Decimal(0))
+    origin_country = serializers.CharField(max_length=2, min_length=2)
+    gross_mass_kg = serializers.DecimalField(
+        max_digits=12, decimal_places=3, min_value=Decimal(0), required=False, allow_null=True
+    )
+
+    def validate_hs_code(self, value: str) -> str:
+        if not hs_exists(value):
+            raise serializers.ValidationError(_("Not an HS 2022 subheading."), code="unknown")
+        return value
+
+    def validate_origin_country(self, value: str) -> str:
+        value = value.upper()
+        if value not in countries():
+            raise serializers.ValidationError(_("Not an ISO 3166 alpha-2 country code."))
+        return value
+
+
+class EstimateSerializer(serializers.Serializer[dict[str, Any]]):
+    regime = serializers.CharField(max_length=2, min_length=2, required=False)
+    date = serializers.DateField(required=False)
+    transport_mode = serializers.ChoiceField(choices=TransportMode.choices)
+    purpose = serializers.ChoiceField(choices=Purpose.choices)
+    currency = serializers.CharField(max_length=3, min_length=3)
+    shipping_cost = serializers.DecimalField(
+        max_digits=14, decimal_places=3, min_value=Decimal(0), default=Decimal(0)
+    )
+    insurance_cost = serializers.DecimalField(
+        max_digits=14, decimal_places=3, min_value=Decimal(0), default=Decimal(0)
+    )
+    tax_collected_at_sale = serializers.BooleanField(default=False)
+    vendor_tax_id = serializers.CharField(
+        max_length=50, required=False, allow_blank=True, default=""
+    )
+    seller = CountrySerializer()
+    consignee = ConsigneeSerializer()
+    lines = serializers.ListField(
+        child=EstimateLineSerializer(), min_length=1, max_length=MAX_LINES
+    )
+
+    def validate_currency(self, value: str) -> str:
+        value = value.upper()
+        if value not in currencies():
+            raise serializers.ValidationError(_("Not a current ISO 4217 currency code."))
+        return value
+
+    def validate_regime(self, value: str) -> str:
+        value = value.upper()
+        if not Regime.objects.filter(economy=value).exists():
+            raise serializers.ValidationError(
+                _("No low-value regime is configured for %(code)s.") % {"code": value},
+                code="unknown",
+            )
+        return value
+
+    def parcel(self) -> ParcelInput:
+        data = self.validated_data
+        date: datetime.date = data.get("date") or timezone.localdate()
+        return ParcelInput(
+            date=date,
+            transport_mode=data["transport_mode"],
+            purpose=data["purpose"],
+            currency=data["currency"],
+            shipping_cost=data["shipping_cost"],
+            insurance_cost=data["insurance_cost"],
+            tax_collected_at_sale=data["tax_collected_at_sale"],
+            vendor_tax_id=data["vendor_tax_id"].strip(),
+            seller_country=data["seller"]["country"],
+            consignee_country=data["consignee"]["country"],
+            consignee_id=data["consignee"]["id_number"].strip(),
+            lines=tuple(
+                LineInput(
+                    description=line["description"],
+                    hs_code=line["hs_code"],
+                    quantity=line["quantity"],
+                    value=line["value"],
+                    origin_country=line["origin_country"],
+                    gross_mass_kg=line.get("gross_mass_kg"),
+                )
+                for line in data["lines"]
+            ),
+        )
+
+
+class EstimateView(APIView):
+    """``POST /api/v1/estimate/``: what a parcel would owe, computed and not saved."""
+
+    permission_classes = [AllowAny]
+    throttle_classes = [EstimateThrottle]
+
+    def post(self, request: Request) -> Response:
+        serializer = EstimateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        regime = serializer.validated_data.get("regime") or settings.PORTAL_ECONOMY
+        result = assess_parcel(serializer.parcel(), regime_code=regime)
+        return Response(result.to_dict())
