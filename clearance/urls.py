@@ -60,6 +60,7 @@ urlpatterns = [
     path("feeds/consultations/", publications_feeds.ConsultationsFeed(), name="consultations_feed"),
     path("api/v1/publications/", include(publications_api.publications)),
     path("api/v1/consultations/", include(publications_api.consultations)),
+    path("declarations/", include("declarations.urls")),
     path("api/v1/", include("declarations.api_urls")),
     path("admin/", admin.site.urls),
 ]

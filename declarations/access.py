@@ -15,7 +15,9 @@ def organisations_of(user: User) -> list[int]:
 
 
 def is_officer(user: User) -> bool:
-    return user.has_role(Role.OFFICER, Role.SUPERVISOR)
+    """An officer or supervisor who passed the second factor in this session."""
+    verified = getattr(user, "is_verified", None)
+    return user.has_role(Role.OFFICER, Role.SUPERVISOR) and bool(verified and verified())
 
 
 def declaration_for_organisation(organisation: Organisation, pk: int) -> Declaration:

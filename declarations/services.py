@@ -6,6 +6,7 @@ every status move as a ``StatusChange``. Many declarations are written in sets (
 ``bulk_create`` per table), whether they come one at a time or a thousand in a batch.
 """
 
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -29,6 +30,7 @@ from declarations.models import (
     ApiKey,
     Declaration,
     DeclarationVersion,
+    Document,
     Line,
     Status,
     StatusChange,
@@ -654,3 +656,55 @@ def _submit_one(
     _save_header(declaration, actor)
     DeclarationVersion.objects.bulk_create(versions)
     StatusChange.objects.bulk_create(changes)
+
+
+# --- Documents -----------------------------------------------------------------------------
+
+_SIGNATURES = (
+    (b"%PDF-", "pdf"),
+    (b"\x89PNG\r\n\x1a\n", "png"),
+    (b"\xff\xd8\xff", "jpeg"),
+)
+
+
+def sniff(head: bytes) -> str | None:
+    """The document type a file's first bytes show (never its name or the browser's word)."""
+    for signature, kind in _SIGNATURES:
+        if head.startswith(signature):
+            return kind
+    return None
+
+
+def document_add(*, declaration: Declaration, kind: str, upload: Any, actor: Actor) -> Document:
+    """Store an invoice or photo under a generated name, after checking its size and type."""
+    if upload.size > Document.MAX_BYTES:
+        raise ServiceError(
+            _("The file is larger than %(mb)d MB.") % {"mb": Document.MAX_BYTES // (1024 * 1024)},
+            field="file",
+            code="too_large",
+        )
+    upload.seek(0)
+    found = sniff(upload.read(16))
+    upload.seek(0)
+    if found is None:
+        raise ServiceError(
+            _("Upload a PDF, JPEG or PNG file; this file is none of these."),
+            field="file",
+            code="file_type",
+        )
+    if kind not in Document.Kind.values:
+        raise ServiceError(_("Choose a kind of document."), field="kind")
+    original = str(upload.name or "document").replace("\\", "/").rsplit("/", 1)[-1][:200]
+    document = Document(
+        declaration=declaration,
+        kind=kind,
+        original_name=original,
+        content_type=Document.CONTENT_TYPES[found],
+        size=upload.size,
+        uploaded_by=actor.user,
+        uploaded_by_key=actor.api_key,
+    )
+    with transaction.atomic():
+        document.file.save(f"{uuid.uuid4().hex}.{found}", upload, save=False)
+        actor.stamp(document).save()
+    return document

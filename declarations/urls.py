@@ -1,0 +1,20 @@
+"""Filing in the browser (mounted at /declarations/)."""
+
+from django.urls import path
+
+from declarations import views
+
+urlpatterns = [
+    path("", views.declaration_list, name="declaration_list"),
+    path("new/", views.declaration_new, name="declaration_new"),
+    path("hs-codes/", views.hs_lookup, name="hs_lookup"),
+    path("api-keys/", views.api_keys, name="api_keys"),
+    path("api-keys/<int:pk>/revoke/", views.api_key_revoke, name="api_key_revoke"),
+    path("documents/<int:pk>/", views.document_download, name="document_download"),
+    path("<int:pk>/", views.declaration_detail, name="declaration_detail"),
+    path("<int:pk>/edit/", views.declaration_edit, name="declaration_edit"),
+    path("<int:pk>/submit/", views.declaration_submit, name="declaration_submit"),
+    path("<int:pk>/cancel/", views.declaration_cancel, name="declaration_cancel"),
+    path("<int:pk>/copy/", views.declaration_copy, name="declaration_copy"),
+    path("<int:pk>/documents/", views.document_upload, name="document_upload"),
+]
