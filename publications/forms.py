@@ -4,7 +4,15 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from publications.models import Comment, Consultation, Publication, Subscription, Theme, Topic
+from publications.models import (
+    Comment,
+    Consultation,
+    Publication,
+    Subscription,
+    Theme,
+    Topic,
+    Version,
+)
 
 
 class CommentForm(forms.Form):
@@ -129,4 +137,53 @@ class ResponseForm(forms.Form):
 class PublishForm(forms.Form):
     effective_date = forms.DateField(
         label=_("Effective date"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+
+class PublicationForm(forms.Form):
+    slug = forms.SlugField(
+        label=_("Address name"), max_length=120, help_text=_("Lower-case words and hyphens.")
+    )
+    kind = forms.ChoiceField(label=_("Kind"), choices=Publication.Kind.choices)
+    topics = forms.ModelMultipleChoiceField(
+        label=_("Topics"), queryset=Topic.objects.all(), required=False
+    )
+
+    def clean_slug(self) -> str:
+        slug: str = self.cleaned_data["slug"]
+        if Publication.objects.filter(slug=slug).exists():
+            raise forms.ValidationError(_("A publication already has this address name."))
+        return slug
+
+
+class VersionForm(forms.Form):
+    language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
+    title = forms.CharField(label=_("Title"), max_length=250)
+    summary = forms.CharField(label=_("Summary"), widget=forms.Textarea, required=False)
+    body = forms.CharField(
+        label=_("Text"),
+        widget=forms.Textarea,
+        help_text=_(
+            "Markdown. Each heading starts a numbered section that readers can comment on."
+        ),
+    )
+    change_kind = forms.ChoiceField(
+        label=_("Kind of change"), choices=Version.Change.choices, initial=Version.Change.MAJOR
+    )
+    change_note = forms.CharField(
+        label=_("Change note"), max_length=500, required=False, help_text=_("Shown in the history.")
+    )
+
+
+class ConsultationForm(forms.Form):
+    title = forms.CharField(label=_("Title"), max_length=250)
+    summary = forms.CharField(label=_("Summary"), widget=forms.Textarea)
+    questions = forms.CharField(
+        label=_("Questions"), widget=forms.Textarea, required=False, help_text=_("One a line.")
+    )
+    opens_at = forms.DateTimeField(
+        label=_("Opens at"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    closes_at = forms.DateTimeField(
+        label=_("Closes at"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )

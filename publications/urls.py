@@ -26,6 +26,8 @@ urlpatterns = [
     path("subscriptions/unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path("topics/<slug:slug>/feed/", feeds.TopicFeed(), name="topic_feed"),
     path("editor/", views.moderation, name="moderation"),
+    path("editor/texts/", views.editor_texts, name="editor_texts"),
+    path("editor/texts/<slug:slug>/", views.editor_text, name="editor_text"),
     path("editor/consultations/<int:pk>/", views.editor_consultation, name="editor_consultation"),
     path(
         "editor/consultations/<int:pk>/comments.csv",

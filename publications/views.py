@@ -5,6 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import Count, Prefetch, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
@@ -594,3 +595,91 @@ def export_comments(request: HttpRequest, pk: int) -> HttpResponse:
             ]
         )
     return response
+
+
+@staff_required("editor")
+def editor_texts(request: HttpRequest) -> HttpResponse:
+    form = forms.PublicationForm(request.POST or None, prefix="publication")
+    version_form = forms.VersionForm(request.POST or None, prefix="version")
+    if request.method == "POST" and form.is_valid() and version_form.is_valid():
+        by = _editor(request)
+        try:
+            with transaction.atomic():
+                created = services.publication_create(
+                    slug=form.cleaned_data["slug"],
+                    kind=form.cleaned_data["kind"],
+                    topics=list(form.cleaned_data["topics"]),
+                    by=by,
+                )
+                services.version_create(publication=created, by=by, **version_form.cleaned_data)
+        except ServiceError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            return redirect("publications:editor_text", created.slug)
+    texts = Publication.objects.annotate(
+        drafts=Count("versions", filter=Q(versions__status__in=["draft", "proposed"])),
+        live=Count("versions", filter=Q(versions__status="published")),
+    ).order_by("slug")
+    return render(
+        request,
+        "publications/editor/texts.html",
+        {"texts": texts, "form": form, "version_form": version_form},
+    )
+
+
+@staff_required("editor")
+def editor_text(request: HttpRequest, slug: str) -> HttpResponse:
+    item = get_object_or_404(Publication, slug=slug)
+    by = _editor(request)
+    action = request.POST.get("action")
+    version_form = forms.VersionForm(
+        request.POST if action == "version" else None, prefix="version"
+    )
+    publish_form = forms.PublishForm(
+        request.POST if action == "publish" else None, prefix="publish"
+    )
+    consultation_form = forms.ConsultationForm(
+        request.POST if action == "consult" else None, prefix="consult"
+    )
+    target = None
+    if action in ("publish", "consult"):
+        target = get_object_or_404(
+            item.versions,
+            pk=request.POST.get("version"),
+            status__in=[Version.Status.DRAFT, Version.Status.PROPOSED],
+        )
+    try:
+        if action == "version" and version_form.is_valid():
+            services.version_create(publication=item, by=by, **version_form.cleaned_data)
+            messages.success(request, _("Draft saved."))
+            return redirect("publications:editor_text", slug)
+        if action == "publish" and target is not None and publish_form.is_valid():
+            services.version_publish(
+                version=target, effective_date=publish_form.cleaned_data["effective_date"], by=by
+            )
+            messages.success(request, _("Published."))
+            return redirect("publications:editor_text", slug)
+        if action == "consult" and target is not None and consultation_form.is_valid():
+            created = services.consultation_create(
+                version=target, by=by, **consultation_form.cleaned_data
+            )
+            return redirect("publications:editor_consultation", created.pk)
+    except ServiceError as error:
+        form = {"publish": publish_form, "consult": consultation_form}.get(
+            action or "", version_form
+        )
+        form.add_error(error.field if error.field in form.fields else None, error.message)
+    versions = item.versions.select_related("author").order_by("language", "-number")
+    return render(
+        request,
+        "publications/editor/text.html",
+        {
+            "publication": item,
+            "versions": versions,
+            "version_form": version_form,
+            "publish_form": publish_form,
+            "consultation_form": consultation_form,
+            "action": action,
+            "target": target,
+        },
+    )
