@@ -1,7 +1,8 @@
-"""The public duty estimator: a page and an API that assess a parcel without saving anything.
+"""Pages and API of the low-value mode: the public duty estimator (a page and an API that assess
+a parcel without saving anything) and the administrators' overview of the regimes.
 
-Both call ``assessment.assess_parcel``, the same function a declaration's submission calls, so
-an estimate and the later assessment of the same parcel agree.
+The estimator's page and API both call ``assessment.assess_parcel``, the same function a
+declaration's submission calls, so an estimate and the later assessment of a parcel agree.
 """
 
 import datetime
@@ -15,6 +16,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -23,6 +25,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from clearance import regimes
+from clearance.access import staff_required
 from clearance.assessment import (
     AssessmentResult,
     LineInput,
@@ -30,7 +33,7 @@ from clearance.assessment import (
     RegimeRules,
     assess_parcel,
 )
-from clearance.models import Purpose, Regime, TransportMode
+from clearance.models import Purpose, Regime, Role, TransportMode
 from clearance.reference import countries, currencies, hs_description, hs_exists
 
 MAX_LINES = 999
@@ -304,6 +307,31 @@ def estimate_page(request: HttpRequest) -> HttpResponse:
     )
 
 
+# --- The administrators' overview ----------------------------------------------------
+
+
+@staff_required(Role.ADMINISTRATOR)
+def regime_list(request: HttpRequest) -> HttpResponse:
+    """Every economy's regimes with their periods, limits, source and certainty."""
+    names = countries()
+    today = timezone.localdate()
+    rows = [
+        {
+            "regime": regime,
+            "economy_name": names.get(regime.economy, regime.economy),
+            "in_force": regime.effective_from <= today
+            and (regime.effective_to is None or regime.effective_to >= today),
+            "rules": explain(regime),
+        }
+        for regime in Regime.objects.order_by("economy", "-effective_from")
+    ]
+    return render(
+        request,
+        "clearance/regime_list.html",
+        {"rows": rows, "portal_economy": settings.PORTAL_ECONOMY},
+    )
+
+
 # --- The API ---------------------------------------------------------------------------
 
 
@@ -320,7 +348,7 @@ class EstimateThrottle(SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": who}
 
 
-class CountrySerializer(serializers.Serializer[dict[str, Any]]):
+class EstimateCountrySerializer(serializers.Serializer[dict[str, Any]]):
     country = serializers.CharField(max_length=2, min_length=2)
 
     def validate_country(self, value: str) -> str:
@@ -330,7 +358,7 @@ class CountrySerializer(serializers.Serializer[dict[str, Any]]):
         return value
 
 
-class ConsigneeSerializer(CountrySerializer):
+class EstimateConsigneeSerializer(EstimateCountrySerializer):
     id_number = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
 
 
@@ -372,8 +400,8 @@ class EstimateSerializer(serializers.Serializer[dict[str, Any]]):
     vendor_tax_id = serializers.CharField(
         max_length=50, required=False, allow_blank=True, default=""
     )
-    seller = CountrySerializer()
-    consignee = ConsigneeSerializer()
+    seller = EstimateCountrySerializer()
+    consignee = EstimateConsigneeSerializer()
     lines = serializers.ListField(
         child=EstimateLineSerializer(), min_length=1, max_length=MAX_LINES
     )
@@ -422,12 +450,51 @@ class EstimateSerializer(serializers.Serializer[dict[str, Any]]):
         )
 
 
+class MoneySerializer(serializers.Serializer[dict[str, Any]]):
+    amount = serializers.CharField(allow_null=True, help_text="Null when the parcel is held.")
+    currency = serializers.CharField()
+
+
+class ReasonSerializer(serializers.Serializer[dict[str, Any]]):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    blocking = serializers.BooleanField()
+
+
+class ResultLineSerializer(serializers.Serializer[dict[str, Any]]):
+    hs_code = serializers.CharField()
+    customs_value = serializers.CharField()
+    duty_rate = serializers.CharField(help_text="Percent.")
+    duty = serializers.CharField()
+    tax = serializers.CharField()
+    excluded = serializers.BooleanField()
+
+
+class EstimateResultSerializer(serializers.Serializer[dict[str, Any]]):
+    """The shape of ``AssessmentResult.to_dict()``, for the API schema."""
+
+    regime = serializers.CharField()
+    date = serializers.DateField()
+    eligible = serializers.BooleanField()
+    held = serializers.BooleanField()
+    hold_reason = serializers.CharField()
+    reasons = ReasonSerializer(many=True)
+    customs_value = MoneySerializer()
+    duty = MoneySerializer()
+    tax = MoneySerializer()
+    fees = MoneySerializer()
+    total_due = MoneySerializer()
+    exchange_rates = serializers.DictField(child=serializers.CharField())
+    lines = ResultLineSerializer(many=True)
+
+
 class EstimateView(APIView):
     """``POST /api/v1/estimate/``: what a parcel would owe, computed and not saved."""
 
     permission_classes = [AllowAny]
     throttle_classes = [EstimateThrottle]
 
+    @extend_schema(request=EstimateSerializer, responses={200: EstimateResultSerializer})
     def post(self, request: Request) -> Response:
         serializer = EstimateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -239,7 +239,7 @@ class Notification(models.Model):
 
 class TransportMode(models.TextChoices):
     POSTAL = "postal", _("Postal")
-    EXPRESS = "express", _("Express courier")
+    EXPRESS = "express", _("Express")
     CARGO = "cargo", _("Cargo")
 
 

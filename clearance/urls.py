@@ -54,6 +54,7 @@ urlpatterns = [
     path("notifications/read/", views.notifications_mark_read, name="notifications_mark_read"),
     path("staff/", views.staff_home, name="staff_home"),
     path("estimate/", estimator.estimate_page, name="estimate"),
+    path("staff/regimes/", estimator.regime_list, name="regime_list"),
     path("api/v1/estimate/", estimator.EstimateView.as_view(), name="api_estimate"),
     path("publications/", include("publications.urls")),
     path("search/", publications_views.search, name="search"),

@@ -108,3 +108,20 @@ def test_an_officer_cannot_edit_regimes(client):
     regimes.load_presets()
     signed_in(client, "officer")
     assert client.get("/admin/clearance/regime/").status_code in (302, 403, 404)
+
+
+def test_the_staff_overview_shows_every_regime_in_words_with_source_and_certainty(client):
+    regimes.load_presets()
+    signed_in(client, "administrator")
+    page = client.get("/staff/regimes/").content.decode()
+    assert "Chinese Taipei (TW)" in page
+    assert "At most 6 parcels per person per half-year may use this mode." in page
+    assert "Executive Order 14324; CBP guidance" in page
+    assert "None: not found" in page  # Papua New Guinea
+    korea = Regime.objects.get(economy="KR")
+    assert f"/admin/clearance/regime/{korea.pk}/history/" in page
+
+
+def test_the_staff_overview_is_a_404_for_an_officer(client):
+    signed_in(client, "officer")
+    assert client.get("/staff/regimes/").status_code == 404
