@@ -192,6 +192,7 @@ def diff(request: HttpRequest, slug: str) -> HttpResponse:
             "publication": publication,
             "old": old,
             "new": new,
+            "pair": (old, new),
             "lines": lines,
             "added": sum(1 for line in lines if line.kind == "added"),
             "removed": sum(1 for line in lines if line.kind == "removed"),
@@ -265,11 +266,19 @@ def consultation(request: HttpRequest, pk: int) -> HttpResponse:
     themes = item.themes.prefetch_related(
         Prefetch("comments", queryset=Comment.objects.published(), to_attr="published_comments")
     )
+    in_force = None
+    if item.final_version_id is None:
+        in_force = (
+            Version.objects.current()
+            .filter(publication_id=item.version.publication_id, language=item.version.language)
+            .first()
+        )
     return render(
         request,
         "publications/consultation.html",
         {
             "consultation": item,
+            "in_force": in_force,
             "body": mark_safe(body) if body else None,  # noqa: S308 - sanitised by nh3
             "comments": published,
             "campaigns": campaigns,

@@ -1,0 +1,523 @@
+"""Demo content for the public portal: texts for the low-value mode and two consultations.
+
+``seed(editor=...)`` goes through the services, as an editor would, and skips what exists, so it
+is safe to run again. The demo seeding command calls it.
+"""
+
+import hashlib
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from clearance.models import User
+from clearance.services import _by
+from publications import services
+from publications.models import Comment, Consultation, Publication, Theme, Topic
+
+TOPICS = [
+    ("declaring", "Declaring parcels", "소포 신고"),
+    ("thresholds", "Thresholds and duties", "면세 기준과 관세"),
+    ("payments", "Payments and refunds", "납부와 환급"),
+    ("returns", "Returns", "반품"),
+    ("restricted", "Prohibited and restricted goods", "금지 및 제한 물품"),
+    ("platforms", "Platforms and carriers", "플랫폼과 운송인"),
+]
+
+# slug, kind, topics, title, summary, body
+TEXTS: list[tuple[str, str, list[str], str, str, str]] = [
+    (
+        "how-to-declare",
+        "procedure",
+        ["declaring"],
+        "How to declare a low-value parcel",
+        "Sellers can clear a low-value parcel alone, in the browser, in a few minutes.",
+        """# Who may declare
+
+Any seller registered on the portal, or a platform or carrier filing for its sellers.
+
+# What you need
+
+- the transport document number (air waybill or postal item number);
+- for each item: a plain description, the HS code, quantity, value and currency, and origin;
+- the buyer's name and address.
+
+# Filing
+
+1. Sign in and choose **New declaration**.
+2. Enter the parcel and its items. Each error names the field and the rule.
+3. Submit. The portal assesses duties and taxes at once and shows what is due.
+
+# After filing
+
+Most parcels are released within minutes. If an officer needs more information, you are
+asked on the portal and by email.
+""",
+    ),
+    (
+        "de-minimis-threshold",
+        "regulation",
+        ["thresholds"],
+        "Low-value threshold and what it covers",
+        "Which shipments qualify for the low-value mode, and which duties and taxes still apply.",
+        """# The threshold
+
+A shipment whose customs value does not exceed the threshold in force on the day of arrival
+is cleared in the low-value mode. The customs value is converted at the day's exchange rate.
+
+# What is exempt
+
+Customs duty is not collected on qualifying shipments.
+
+# What is not exempt
+
+Excise goods (alcohol, tobacco) and goods subject to prohibitions or restrictions never
+qualify, whatever their value.
+
+# Splitting shipments
+
+Goods ordered together and split to stay under the threshold are assessed together.
+""",
+    ),
+    (
+        "returns-policy",
+        "returns_policy",
+        ["returns", "payments"],
+        "Returns of goods imported in the low-value mode",
+        "When duties and taxes paid on returned goods are refunded.",
+        """# Scope
+
+This policy covers goods returned by the buyer after release in the low-value mode.
+
+# Refund of duties and taxes
+
+Duties and taxes paid are refunded when the goods leave the economy within 30 days of
+release, unused and in their original condition.
+
+# How to ask
+
+File a refund request on the portal with the declaration number and proof of export.
+""",
+    ),
+    (
+        "prohibited-restricted-goods",
+        "special_requirement",
+        ["restricted"],
+        "Prohibited and restricted goods",
+        "Goods that cannot be imported, or only with a licence or certificate.",
+        """# Prohibited
+
+Narcotics, counterfeit goods, weapons and their parts, and goods infringing copyright.
+
+# Restricted
+
+- medicines: a prescription or import licence;
+- plants, seeds and food of animal origin: a phytosanitary or veterinary certificate;
+- radio equipment: a conformity certificate.
+
+# Consequences
+
+A restricted good without its document is held. The seller is asked for the document first.
+""",
+    ),
+    (
+        "payment-methods",
+        "procedure",
+        ["payments"],
+        "Paying duties and taxes",
+        "The ways to pay what is due on a low-value parcel.",
+        """# Methods
+
+- card payment on the portal;
+- bank transfer with the payment reference shown on the assessment;
+- a deferred account for regular filers (see *Deferred payment accounts*).
+
+# Receipts
+
+Each payment produces a receipt that can be downloaded as PDF and verified by anyone.
+""",
+    ),
+    (
+        "refund-procedure",
+        "procedure",
+        ["payments", "returns"],
+        "Refund procedure",
+        "How to ask for a refund of duties and taxes, and how it is decided.",
+        """# When you may ask
+
+After release: goods returned, an overpayment, or goods rejected at the border.
+
+# Steps
+
+1. Open the declaration and choose **Ask for a refund**.
+2. Give the reason and attach the evidence.
+3. An officer reviews the request; large refunds are approved by a supervisor.
+
+# Payment
+
+The refund is paid once, to the account that paid.
+""",
+    ),
+    (
+        "seller-training-guide",
+        "training",
+        ["declaring"],
+        "Training guide for small sellers",
+        "A step-by-step course for micro and small businesses shipping abroad.",
+        """# Module 1: describing goods
+
+Write what the item is, what it is made of and what it is for: "cotton T-shirt for men",
+not "clothes".
+
+# Module 2: finding the HS code
+
+Search the tariff by words; check the heading notes.
+
+# Module 3: values and currencies
+
+Declare the price the buyer paid, in the invoice currency. Shipping is declared separately.
+
+# Module 4: common errors
+
+Missing origin, a value of zero for a gift, and a vague description cause most holds.
+""",
+    ),
+    (
+        "low-value-data-set",
+        "guideline",
+        ["declaring", "platforms"],
+        "The low-value data set",
+        "The small set of data elements asked of each party.",
+        """# Seller
+
+Seller name and address, item descriptions, values, currency.
+
+# Platform
+
+Order number, payment date, the seller's identifier on the platform.
+
+# Carrier
+
+Transport document, weight, route and arrival date.
+""",
+    ),
+    (
+        "platform-api-guide",
+        "guideline",
+        ["platforms"],
+        "Filing by API: a guide for platforms and carriers",
+        "Bulk filing, idempotency keys and webhooks.",
+        """# Access
+
+Each organisation gets an API key from its administrator on the portal.
+
+# Filing
+
+Post declarations with an `Idempotency-Key`; a retry returns the first result.
+
+# Webhooks
+
+Status changes are sent to your endpoint, signed.
+""",
+    ),
+    (
+        "after-you-file",
+        "guideline",
+        ["declaring"],
+        "What happens after you file",
+        "Risk analysis, lanes and release.",
+        """# Risk analysis
+
+Every declaration is scored automatically; each rule that applies gives a plain reason.
+
+# Lanes
+
+Green parcels are released at once; yellow ones get a document check; red ones are inspected.
+
+# Release notice
+
+A release notice with a verification code is issued as PDF.
+""",
+    ),
+    (
+        "faq-sellers",
+        "faq",
+        ["declaring", "payments"],
+        "Questions sellers ask",
+        "Short answers to the questions we hear most.",
+        """# Do I need a customs broker?
+
+No. The low-value mode is designed for sellers to file alone.
+
+# How long does clearance take?
+
+Most parcels are released within minutes of filing.
+
+# Can I correct a declaration?
+
+Yes, before release. After release, ask for an amendment or a refund.
+""",
+    ),
+    (
+        "customs-act-low-value",
+        "law",
+        ["thresholds"],
+        "Customs Act: provisions on low-value shipments",
+        "The statutory basis of the low-value mode.",
+        """# Article 1: Purpose
+
+To clear low-value shipments quickly while keeping control of risk and revenue.
+
+# Article 2: Low-value mode
+
+The administration may set a threshold below which a simplified declaration applies.
+
+# Article 3: Publication
+
+Rules for the low-value mode are published, and proposed changes are open for comment.
+""",
+    ),
+    (
+        "deferred-payment-accounts",
+        "facilitation",
+        ["payments", "platforms"],
+        "Deferred payment accounts",
+        "Regular filers pay monthly instead of per parcel.",
+        """# Who qualifies
+
+Platforms, carriers and sellers with a compliant filing history and a guarantee.
+
+# How it works
+
+Parcels are released at once; duties and taxes are collected on a monthly statement.
+""",
+    ),
+    (
+        "trusted-trader",
+        "facilitation",
+        ["platforms"],
+        "Trusted trader facilitation",
+        "Fewer checks for filers with a record of accurate declarations.",
+        """# Benefits
+
+A lower inspection rate and priority handling of information requests.
+
+# Conditions
+
+Twelve months of accurate filing and no serious offence.
+""",
+    ),
+    (
+        "batteries-dangerous-goods",
+        "special_requirement",
+        ["restricted"],
+        "Lithium batteries and dangerous goods",
+        "Packing and labelling rules for batteries in parcels.",
+        """# Batteries in equipment
+
+Allowed when installed in the device and protected against short circuit.
+
+# Loose batteries
+
+Not accepted in low-value postal parcels.
+""",
+    ),
+    (
+        "verify-release-notice",
+        "procedure",
+        ["platforms"],
+        "Verifying a release notice",
+        "How carriers check that a release notice is genuine.",
+        """# Verification
+
+Enter the verification code printed on the notice on the public verification page, or scan
+its QR code.
+""",
+    ),
+]
+
+KOREAN = {
+    "how-to-declare": (
+        "소액 소포 신고 방법",
+        "판매자는 브라우저에서 몇 분 만에 직접 소액 소포를 통관할 수 있습니다.",
+        """# 신고할 수 있는 사람
+
+포털에 등록한 판매자, 또는 판매자를 대신하는 플랫폼이나 운송인.
+
+# 필요한 정보
+
+- 운송 서류 번호;
+- 품목별 설명, HS 코드, 수량, 가격과 통화, 원산지;
+- 구매자 이름과 주소.
+
+# 신고 후
+
+대부분의 소포는 몇 분 안에 반출됩니다.
+""",
+    ),
+    "returns-policy": (
+        "소액 수입 물품의 반품",
+        "반품된 물품에 대해 납부한 관세와 세금이 환급되는 경우.",
+        """# 범위
+
+이 정책은 소액 통관으로 반출된 후 구매자가 반품한 물품에 적용됩니다.
+
+# 관세 환급
+
+반출 후 30일 이내에 사용하지 않은 상태로 물품이 반출되면 납부한 관세와 세금을 환급합니다.
+""",
+    ),
+}
+
+
+def _topics() -> dict[str, Topic]:
+    out = {}
+    for slug, name, name_ko in TOPICS:
+        out[slug] = Topic.objects.filter(slug=slug).first() or services.topic_create(
+            slug=slug, name=name, name_ko=name_ko
+        )
+    return out
+
+
+def seed(*, editor: User | None) -> int:
+    """Create what is missing; returns how many publications were created."""
+    created = 0
+    today = timezone.localdate()
+    with transaction.atomic():
+        topics = _topics()
+        for slug, kind, topic_slugs, title, summary, body in TEXTS:
+            if Publication.objects.filter(slug=slug).exists():
+                continue
+            pub = services.publication_create(
+                slug=slug, kind=kind, topics=[topics[t] for t in topic_slugs], by=editor
+            )
+            first = services.version_create(
+                publication=pub, language="en", title=title, summary=summary, body=body,
+                by=editor, change_note="First edition",
+            )  # fmt: skip
+            services.version_publish(
+                version=first, effective_date=today - timedelta(days=400), by=editor
+            )
+            if slug in KOREAN:
+                ko_title, ko_summary, ko_body = KOREAN[slug]
+                ko = services.version_create(
+                    publication=pub, language="ko", title=ko_title, summary=ko_summary,
+                    body=ko_body, by=editor, change_note="첫 판",
+                )  # fmt: skip
+                services.version_publish(
+                    version=ko, effective_date=today - timedelta(days=400), by=editor
+                )
+            created += 1
+        if created:
+            _closed_consultation(editor)
+            _open_consultation(editor)
+    return created
+
+
+def _closed_consultation(editor: User | None) -> None:
+    """The threshold consultation: closed 60 days ago, answered, final text in force."""
+    pub = Publication.objects.get(slug="de-minimis-threshold")
+    current = pub.versions.current().get(language="en")
+    draft = services.version_create(
+        publication=pub, language="en", title=current.title, summary=current.summary,
+        body=current.body + "\n# Review\n\nThe threshold is reviewed every two years.\n",
+        by=editor, change_kind="major", change_note="Adds a review every two years",
+    )  # fmt: skip
+    now = timezone.now()
+    consultation = services.consultation_create(
+        version=draft,
+        title="Reviewing the low-value threshold every two years",
+        summary="We proposed to review the threshold every two years against inflation.",
+        questions="Is two years the right interval?\nWhich price index should be used?",
+        opens_at=now - timedelta(days=120),
+        closes_at=now - timedelta(days=60),
+        by=editor,
+    )
+    theme = services.theme_create(consultation=consultation, title="Review interval", by=editor)
+    services.theme_answer(
+        theme=theme,
+        answer="Most comments supported two years; we keep it and publish the index used.",
+        by=editor,
+    )
+    for name, organisation, text in [
+        ("Lee Min-jun", "", "Two years is right; yearly changes would confuse small sellers."),
+        ("Ana Cruz", "Pacific Sellers Association", "Please name the price index in the rule."),
+    ]:
+        _past_comment(
+            consultation, name=name, organisation=organisation, text=text, theme=theme,
+            when=now - timedelta(days=90), editor=editor,
+        )  # fmt: skip
+    services.consultation_set_response(
+        consultation=consultation,
+        response="Thank you for your comments. The final rule keeps a **two-year** review.",
+        by=editor,
+    )
+    services.version_publish(
+        version=draft, effective_date=consultation.earliest_effective_date(), by=editor
+    )
+
+
+def _open_consultation(editor: User | None) -> None:
+    """The returns consultation: open for another 25 days, with a few comments."""
+    pub = Publication.objects.get(slug="returns-policy")
+    current = pub.versions.current().get(language="en")
+    draft = services.version_create(
+        publication=pub, language="en", title=current.title, summary=current.summary,
+        body=current.body.replace("30 days", "90 days")
+        + "\n# Goods sent by sea\n\nFor goods returned by sea, the window is 120 days.\n",
+        by=editor, change_note="Longer window for returns",
+    )  # fmt: skip
+    now = timezone.now()
+    consultation = services.consultation_create(
+        version=draft,
+        title="Extending the returns window to 90 days",
+        summary="We propose to refund duties on goods returned within 90 days instead of 30.",
+        questions="Is 90 days long enough?\nWhat proof of export should count?",
+        opens_at=now - timedelta(days=5),
+        closes_at=now + timedelta(days=25),
+        by=editor,
+    )
+    assert consultation.status == Consultation.Status.OPEN
+    samples = [
+        ("Kim Seo-yeon", "section-2", "Ninety days would let buyers abroad return by post."),
+        ("Tom Baker", "", "Please accept a carrier's tracking record as proof of export."),
+    ]
+    for name, section, text in samples:
+        _past_comment(consultation, name=name, text=text, section=section, when=now, editor=editor)
+
+
+def _past_comment(
+    consultation: Consultation,
+    *,
+    name: str,
+    text: str,
+    when: datetime,
+    editor: User | None,
+    organisation: str = "",
+    section: str = "",
+    theme: Theme | None = None,
+) -> Comment:
+    """A comment already confirmed and approved, as the demo's history needs.
+
+    Loaded directly: the submission services refuse a consultation that is not open, and
+    these stand for comments that went through that flow in the past.
+    """
+    comment = Comment(
+        consultation=consultation,
+        tracking_number=services._tracking_number(),
+        section=section,
+        body=text,
+        name=name,
+        email="demo-commenter@example.test",
+        on_behalf=Comment.OnBehalf.ORGANISATION if organisation else Comment.OnBehalf.INDIVIDUAL,
+        organisation_name=organisation,
+        status=Comment.Status.PUBLISHED,
+        fingerprint=hashlib.sha256(services.normalise(text).encode()).hexdigest(),
+        theme=theme,
+        created_at=when,
+        confirmed_at=when,
+        moderated_at=when,
+        moderated_by=editor,
+    )
+    _by(comment, editor).save()
+    return comment
