@@ -13,7 +13,7 @@ way. Limits are compared with the exact (unrounded) value.
 
 import datetime
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -273,13 +273,22 @@ _PERIOD_WORDS = {"day": "today", "half_year": "this half-year", "year": "this ye
 
 def tariff_for(hs_code: str, tariff: Sequence[TariffLine]) -> TariffLine | None:
     """The tariff line with the longest prefix of ``hs_code``, if any."""
-    best = None
-    for row in tariff:
-        if hs_code.startswith(row.hs_prefix) and (
-            best is None or len(row.hs_prefix) > len(best.hs_prefix)
-        ):
-            best = row
-    return best
+    return _tariff_index(tariff)(hs_code)
+
+
+def _tariff_index(tariff: Sequence[TariffLine]) -> Callable[[str], TariffLine | None]:
+    # A dictionary by prefix: a 999-line parcel looks up three keys a line, not every row.
+    by_prefix = {row.hs_prefix: row for row in tariff}
+    lengths = sorted({len(prefix) for prefix in by_prefix}, reverse=True)
+
+    def lookup(hs_code: str) -> TariffLine | None:
+        for length in lengths:
+            row = by_prefix.get(hs_code[:length])
+            if row is not None and len(hs_code) >= length:
+                return row
+        return None
+
+    return lookup
 
 
 def assess(
@@ -561,9 +570,10 @@ def assess(
 
     # Per line, exact amounts first; then one rounding each.
     exact: list[tuple[Decimal, Decimal, Decimal, Decimal]] = []
+    tariff_of = _tariff_index(tariff)
     for line, value in zip(parcel.lines, line_values, strict=True):
         value_local = to_local(value, parcel.currency)
-        row = tariff_for(line.hs_code, tariff)
+        row = tariff_of(line.hs_code)
         rate = row.rate if row else rules.default_duty_rate
         specific = row.specific_amount * line.quantity if row else ZERO
         duty = value_local * rate / HUNDRED + specific if owe_duty else ZERO
