@@ -15,7 +15,7 @@ from typing import Any
 from django.contrib.auth.models import AnonymousUser
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -34,8 +34,8 @@ from clearance import reference
 from clearance.api import envelope
 from clearance.models import Organisation
 from clearance.services import ServiceError
-from declarations import access, services
-from declarations.models import ApiKey, Declaration, IdempotencyRecord, Status
+from declarations import access, csvfiles, services
+from declarations.models import ApiKey, CsvUpload, Declaration, IdempotencyRecord, Status
 from declarations.services import Actor
 from declarations.validation import Invalid
 
@@ -586,3 +586,121 @@ def _schema_name(schema: dict[str, Any]) -> str:
     if not ref and schema.get("type") == "array":
         ref = schema.get("items", {}).get("$ref", "")
     return str(ref.rsplit("/", 1)[-1]) if ref else ""
+
+
+# --- CSV files ------------------------------------------------------------------------------
+
+UPLOAD = inline_serializer(
+    "CsvUpload",
+    {
+        "id": serializers.IntegerField(),
+        "state": serializers.ChoiceField(choices=CsvUpload.State.choices),
+        "total_rows": serializers.IntegerField(),
+        "processed_rows": serializers.IntegerField(),
+        "valid_declarations": serializers.IntegerField(),
+        "invalid_declarations": serializers.IntegerField(),
+        "imported_declarations": serializers.IntegerField(),
+        "failure": serializers.CharField(),
+        "errors": inline_serializer(
+            "CsvError",
+            {
+                "row": serializers.IntegerField(),
+                "reference": serializers.CharField(),
+                "column": serializers.CharField(),
+                "code": serializers.CharField(),
+                "message": serializers.CharField(),
+            },
+            many=True,
+        ),
+    },
+)
+
+
+def upload_out(upload: CsvUpload) -> dict[str, Any]:
+    return {
+        "id": upload.pk,
+        "state": upload.state,
+        "total_rows": upload.total_rows,
+        "processed_rows": csvfiles.progress_rows(upload),
+        "valid_declarations": upload.valid_declarations,
+        "invalid_declarations": upload.invalid_declarations,
+        "imported_declarations": upload.imported_declarations,
+        "failure": upload.failure,
+        "errors": upload.errors,
+    }
+
+
+def _upload_of(organisation: Organisation, pk: int) -> CsvUpload:
+    upload = CsvUpload.objects.filter(organisation=organisation, pk=pk).first()
+    if upload is None:
+        raise Http404
+    return upload
+
+
+class UploadView(ApiView):
+    @extend_schema(
+        request={
+            "multipart/form-data": inline_serializer(
+                "CsvFile", {"file": serializers.FileField(help_text="The CSV file.")}
+            )
+        },
+        parameters=[IDEMPOTENCY],
+        responses={201: UPLOAD, 422: ERROR},
+        summary="Upload a CSV file of declarations to check",
+        description="Small files are checked at once; large ones by a worker (poll the "
+        "upload until its state is `checked`). Nothing is saved until you confirm.",
+    )
+    def post(self, request: Request) -> Response:
+        organisation = self.organisation()
+        file = request.FILES.get("file")
+        if file is None:
+            raise ValidationError({"file": [_("Send the CSV file in the field “file”.")]})
+        digest = hashlib.sha256()
+        for chunk in file.chunks():
+            digest.update(chunk)
+        file.seek(0)
+
+        def produce() -> Response:
+            assert file is not None
+            upload = csvfiles.upload_create(
+                organisation=organisation, file=file, by=None, api_key=self.actor().api_key
+            )
+            upload = csvfiles.upload_start(upload)
+            return Response(upload_out(upload), status=status.HTTP_201_CREATED)
+
+        return idempotent(request, organisation, {"file": digest.hexdigest()}, produce)
+
+
+class UploadDetailView(ApiView):
+    @extend_schema(responses={200: UPLOAD}, summary="An uploaded file's state and errors")
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(upload_out(_upload_of(self.organisation(), pk)))
+
+
+class UploadConfirmView(ApiView):
+    @extend_schema(
+        request=inline_serializer(
+            "CsvConfirm",
+            {
+                "only_valid": serializers.BooleanField(
+                    default=False, help_text="Submit only the valid declarations."
+                )
+            },
+        ),
+        parameters=[IDEMPOTENCY],
+        responses={200: UPLOAD, 422: ERROR},
+        summary="Submit a checked file's declarations",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        organisation = self.organisation()
+        upload = _upload_of(organisation, pk)
+        body = request.data if isinstance(request.data, dict) else {}
+        only_valid = bool(body.get("only_valid", False))
+
+        def produce() -> Response:
+            confirmed = csvfiles.upload_confirm(
+                upload=upload, only_valid=only_valid, actor=self.actor()
+            )
+            return Response(upload_out(csvfiles.upload_import_start(confirmed)))
+
+        return idempotent(request, organisation, {"confirm": pk, "only_valid": only_valid}, produce)

@@ -9,6 +9,13 @@ from declarations import api
 urlpatterns = [
     path("declarations/", api.DeclarationListView.as_view(), name="api-declarations"),
     path("declarations/batch/", api.DeclarationBatchView.as_view(), name="api-declarations-batch"),
+    path("declarations/upload/", api.UploadView.as_view(), name="api-upload"),
+    path("declarations/upload/<int:pk>/", api.UploadDetailView.as_view(), name="api-upload-detail"),
+    path(
+        "declarations/upload/<int:pk>/confirm/",
+        api.UploadConfirmView.as_view(),
+        name="api-upload-confirm",
+    ),
     path("declarations/<int:pk>/", api.DeclarationDetailView.as_view(), name="api-declaration"),
     path(
         "declarations/<int:pk>/submit/",

@@ -153,3 +153,10 @@ class ApiKeyForm(forms.Form):
 class DocumentForm(forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), choices=Document.Kind.choices)
     file = forms.FileField(label=_("File"), help_text=_("PDF, JPEG or PNG, at most 10 MB."))
+
+
+class CsvUploadForm(forms.Form):
+    file = forms.FileField(
+        label=_("CSV file"),
+        help_text=_("One row per item line; the rows of a declaration share its reference."),
+    )

@@ -500,9 +500,3 @@ class CsvUpload(models.Model):
 
     def __str__(self) -> str:
         return self.original_name
-
-    @property
-    def progress_percent(self) -> int:
-        if not self.total_rows:
-            return 0
-        return min(100, self.processed_rows * 100 // self.total_rows)

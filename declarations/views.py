@@ -17,15 +17,16 @@ from django.views.decorators.http import require_POST
 from clearance import reference
 from clearance.models import Membership, Organisation, User
 from clearance.services import ServiceError
-from declarations import access, services
+from declarations import access, csvfiles, services
 from declarations.forms import (
     ApiKeyForm,
+    CsvUploadForm,
     DeclarationFilter,
     DeclarationForm,
     DocumentForm,
     LineFormSet,
 )
-from declarations.models import ApiKey, Declaration, Status
+from declarations.models import ApiKey, CsvUpload, Declaration, Status
 from declarations.services import Actor
 from declarations.validation import FieldError, Invalid
 
@@ -394,3 +395,79 @@ def document_download(request: HttpRequest, pk: int) -> FileResponse:
         filename=document.original_name,
         content_type=document.content_type,
     )
+
+
+# --- CSV files ------------------------------------------------------------------------------
+
+
+def _upload_for(user: User, pk: int) -> CsvUpload:
+    found = CsvUpload.objects.filter(pk=pk, organisation_id__in=access.organisations_of(user))
+    upload = found.first()
+    if upload is None:
+        raise Http404
+    return upload
+
+
+@login_required
+def csv_upload(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    organisation = _filing_organisation(user)
+    form = CsvUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = csvfiles.upload_create(
+            organisation=organisation, file=form.cleaned_data["file"], by=user, api_key=None
+        )
+        csvfiles.upload_start(upload)
+        return redirect("csv_upload_detail", pk=upload.pk)
+    return render(request, "declarations/csv_upload.html", {"form": form})
+
+
+@login_required
+def csv_upload_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    upload = _upload_for(_user(request), pk)
+    busy = upload.state in (CsvUpload.State.CHECKING, CsvUpload.State.IMPORTING)
+    context = {
+        "upload": upload,
+        "busy": busy,
+        "rows_done": csvfiles.progress_rows(upload),
+        "percent": csvfiles.progress_percent(upload),
+        "errors": upload.errors[:200],
+    }
+    if getattr(request, "htmx", False):
+        if not busy:
+            # The work is done: load the whole page, with its errors and choices.
+            response = HttpResponse(status=204)
+            response["HX-Refresh"] = "true"
+            return response
+        return render(request, "declarations/csv_upload_detail.html#progress", context)
+    return render(request, "declarations/csv_upload_detail.html", context)
+
+
+@login_required
+@require_POST
+def csv_upload_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    upload = _upload_for(user, pk)
+    try:
+        upload = csvfiles.upload_confirm(
+            upload=upload, only_valid=request.POST.get("only_valid") == "1", actor=Actor(user=user)
+        )
+    except ServiceError as error:
+        messages.error(request, error.message)
+        return redirect("csv_upload_detail", pk=pk)
+    csvfiles.upload_import_start(upload)
+    return redirect("csv_upload_detail", pk=pk)
+
+
+@login_required
+def csv_upload_errors(request: HttpRequest, pk: int) -> HttpResponse:
+    upload = _upload_for(_user(request), pk)
+    response = HttpResponse(csvfiles.error_report(upload), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="errors-{upload.pk}.csv"'
+    return response
+
+
+def csv_template(request: HttpRequest) -> HttpResponse:
+    response = HttpResponse(csvfiles.template(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="declarations-template.csv"'
+    return response
