@@ -255,9 +255,13 @@ def _show(amount: Decimal, currency: str) -> str:
     return f"{amount.normalize():,f} {currency}"
 
 
-def _value(amount: Decimal, currency: str) -> str:
-    """A value for a message: rounded to the currency's decimals ("212.40 USD")."""
-    return f"{_round(amount, currency):,} {currency}"
+def _value(amount: Decimal, currency: str, limit: Decimal | None = None) -> str:
+    """A value for a message, rounded to the currency's decimals ("212.40 USD"); exact when
+    rounding would make it look equal to the limit it passed ("10,000.2 JPY")."""
+    rounded = _round(amount, currency)
+    if limit is not None and rounded == limit and amount != limit:
+        return f"{amount.normalize():,f} {currency}"
+    return f"{rounded:,} {currency}"
 
 
 def _period_start(day: datetime.date, period: str) -> datetime.date:
@@ -404,7 +408,10 @@ def assess(
         block(
             "over_transaction_cap",
             _("Value %(value)s exceeds the %(cap)s limit per transaction.")
-            % {"value": _value(test_value, thr), "cap": _show(rules.transaction_cap, thr)},
+            % {
+                "value": _value(test_value, thr, rules.transaction_cap),
+                "cap": _show(rules.transaction_cap, thr),
+            },
         )
 
     # Limits: the first matching override, else the regime's own.
@@ -455,7 +462,7 @@ def assess(
                     )
                     % {
                         "period": words,
-                        "value": _value(combined, thr),
+                        "value": _value(combined, thr, rule.limit),
                         "cap": _show(rule.limit, thr),
                     },
                 )
@@ -521,7 +528,11 @@ def assess(
         block(
             "over_limit",
             _("Value %(value)s exceeds the %(limit)s %(kind)s limit.")
-            % {"value": _value(compared_value, thr), "limit": _show(limit, thr), "kind": kind},
+            % {
+                "value": _value(compared_value, thr, limit),
+                "limit": _show(limit, thr),
+                "kind": kind,
+            },
         )
     elif not blocking:
         if duty_free is None:
@@ -531,7 +542,10 @@ def assess(
                 Reason(
                     "within_duty_free_limit",
                     _("Value %(value)s is within the %(limit)s duty-free limit.")
-                    % {"value": _value(compared_value, thr), "limit": _show(duty_free, thr)},
+                    % {
+                        "value": _value(compared_value, thr, duty_free),
+                        "limit": _show(duty_free, thr),
+                    },
                 )
             )
         else:
@@ -540,7 +554,7 @@ def assess(
                     "over_duty_free_limit",
                     _("Value %(value)s exceeds the %(limit)s duty-free limit: duty is due.")
                     % {
-                        "value": _value(compared_value, thr),
+                        "value": _value(compared_value, thr, duty_free),
                         "limit": _show(duty_free or ZERO, thr),
                     },
                 )
@@ -552,7 +566,10 @@ def assess(
                 Reason(
                     "within_tax_free_limit",
                     _("Value %(value)s is within the %(limit)s tax-free limit.")
-                    % {"value": _value(compared_value, thr), "limit": _show(tax_free or ZERO, thr)},
+                    % {
+                        "value": _value(compared_value, thr, tax_free),
+                        "limit": _show(tax_free or ZERO, thr),
+                    },
                 )
             )
         elif not vendor_collected:
@@ -560,7 +577,10 @@ def assess(
                 Reason(
                     "over_tax_free_limit",
                     _("Value %(value)s exceeds the %(limit)s tax-free limit: tax is due.")
-                    % {"value": _value(compared_value, thr), "limit": _show(tax_free or ZERO, thr)},
+                    % {
+                        "value": _value(compared_value, thr, tax_free),
+                        "limit": _show(tax_free or ZERO, thr),
+                    },
                 )
             )
 

@@ -87,7 +87,14 @@ def explain(regime: Regime) -> list[str]:
     periods = {"day": _("day"), "half_year": _("half-year"), "year": _("year")}
     for rule in rules.aggregation:
         period = periods.get(rule.period, rule.period)
-        if rule.kind == "combine":
+        if rule.kind == "combine" and rule.period == "day":
+            out.append(
+                _(
+                    "Parcels for the same person arriving on the same day are counted together "
+                    "against the limits."
+                )
+            )
+        elif rule.kind == "combine":
             out.append(
                 _("Parcels for the same person in the same %(period)s are counted together.")
                 % {"period": period}

@@ -144,7 +144,7 @@ def test_the_page_explains_the_rules_in_words(client, korea):
     page = client.get("/estimate/").content.decode()
     assert "A parcel worth up to 150 USD owes no duty." in page
     assert "Goods shipped from the United States (KORUS): the limit is USD 200." in page
-    assert "Parcels for the same person in the same day are counted together." in page
+    assert "Parcels for the same person arriving on the same day are counted together" in page
     assert "/publications/" in page
 
 

@@ -649,3 +649,10 @@ def test_a_rate_older_than_a_week_is_not_used(configured):
     result = assess_parcel(parcel(headphones("100"), day=D(2026, 4, 21)), regime_code="KR")
     assert result.held
     assert "USD" in result.hold_reason
+
+
+def test_a_value_just_over_a_limit_is_not_shown_rounded_down_to_it(configured):
+    result = assess_parcel(parcel(tshirts("16667"), currency="JPY"), regime_code="JP")
+    assert (
+        result.reasons[-1].message == "Value 10,000.2 JPY exceeds the 10,000 JPY duty-free limit."
+    )
