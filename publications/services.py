@@ -398,7 +398,7 @@ def _rate_limit(kind: str, value: str) -> None:
     if cache.incr(key) > settings.COMMENT_RATE_PER_HOUR:
         raise ServiceError(
             _("Too many comments from this %(what)s in the last hour. Try again later.")
-            % {"what": _("address") if kind == "ip" else _("email address")},
+            % {"what": _("email address") if kind in ("email", "subscribe") else _("address")},
             field="email" if kind == "email" else "",
             code="rate_limited",
         )
@@ -603,12 +603,16 @@ def comment_moderate(*, comment: Comment, approve: bool, by: User) -> Comment:
     return comment
 
 
-def comment_flag(*, comment: Comment, reason: str) -> Flag:
-    """A reader reports a published comment; editors see flagged comments first."""
+def comment_flag(*, comment: Comment, reason: str, address: str) -> Flag:
+    """A reader reports a published comment; editors see flagged comments first.
+
+    Reports count against the same hourly limit per address as comments do.
+    """
     if comment.status != Comment.Status.PUBLISHED:
         raise ServiceError(_("Only published comments can be reported."), code="not_published")
     if not reason.strip():
         raise ServiceError(_("Say what is wrong with the comment."), field="reason")
+    _rate_limit("flag", address)
     from django.db.models import F
 
     with transaction.atomic():

@@ -363,7 +363,9 @@ def comment_flag(request: HttpRequest, tracking_number: str) -> HttpResponse:
     form = forms.FlagForm(request.POST)
     if form.is_valid():
         try:
-            services.comment_flag(comment=target, reason=form.cleaned_data["reason"])
+            services.comment_flag(
+                comment=target, reason=form.cleaned_data["reason"], address=_address(request)
+            )
         except ServiceError as error:
             messages.error(request, error.message)
         else:

@@ -215,3 +215,19 @@ def test_the_moderation_queue_is_a_404_for_a_signed_in_member_of_the_public(clie
     user = UserFactory()
     sign_in(client, user)
     assert client.get("/publications/editor/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_reports_from_one_address_are_limited_per_hour(settings):
+    consultation = open_consultation()
+    comment = services.comment_moderate(
+        comment=submit(consultation, user=UserFactory()), approve=True, by=staff_user("editor")
+    )
+    settings.COMMENT_RATE_PER_HOUR = 1
+    address = unique_address()
+    services.comment_flag(comment=comment, reason="Spam", address=address)
+    with pytest.raises(ServiceError) as error:
+        services.comment_flag(comment=comment, reason="Spam again", address=address)
+    assert error.value.code == "rate_limited"
+    comment.refresh_from_db()
+    assert comment.flag_count == 1

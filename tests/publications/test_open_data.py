@@ -1,5 +1,6 @@
 import csv
 import io
+import uuid
 
 import pytest
 
@@ -69,3 +70,16 @@ def test_editors_export_comments_as_csv_with_formulas_neutralised(client):
     rows = list(csv.reader(io.StringIO(response.content.decode())))
     assert rows[0][0] == "tracking_number"
     assert rows[1][-1] == '\'=HYPERLINK("http://evil.example","click")'
+
+
+def test_the_open_data_api_throttles_each_address(client, settings):
+    settings.OPEN_DATA_API_RATE = "2/min"
+    address = f"198.51.100.{uuid.uuid4().int % 250}-{uuid.uuid4().hex[:6]}"
+    codes = [
+        client.get("/api/v1/consultations/", REMOTE_ADDR=address).status_code for _ in range(3)
+    ]
+    assert codes == [200, 200, 429]
+    body = client.get("/api/v1/consultations/", REMOTE_ADDR=address).json()
+    assert body["code"] == "throttled"
+    # Another address is not held back by the first one's use.
+    assert client.get("/api/v1/consultations/", REMOTE_ADDR=address + "x").status_code == 200
