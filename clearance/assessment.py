@@ -214,7 +214,7 @@ class AssessmentResult:
                 {
                     "hs_code": line.hs_code,
                     "customs_value": _money(line.customs_value, cur),
-                    "duty_rate": str(line.duty_rate),
+                    "duty_rate": f"{line.duty_rate.normalize():f}",
                     "duty": _money(line.duty, cur),
                     "tax": _money(line.tax, cur),
                     "excluded": line.excluded,
@@ -262,6 +262,12 @@ def _value(amount: Decimal, currency: str, limit: Decimal | None = None) -> str:
     if limit is not None and rounded == limit and amount != limit:
         return f"{amount.normalize():,f} {currency}"
     return f"{rounded:,} {currency}"
+
+
+def goods_label(prefix: str) -> str:
+    """A short name for the goods under an HS prefix: its description up to the first comma."""
+    text = hs_description(prefix)
+    return text.split(";")[0].split(",")[0].strip() or prefix
 
 
 def _period_start(day: datetime.date, period: str) -> datetime.date:
@@ -382,7 +388,7 @@ def assess(
         for prefix in rules.excluded_hs_prefixes:
             if line.hs_code.startswith(prefix):
                 excluded_lines.add(index)
-                label = hs_description(prefix) or line.description
+                label = goods_label(prefix) if hs_description(prefix) else line.description
                 block(
                     "excluded_goods",
                     _("%(goods)s (HS %(prefix)s) is excluded from this mode.")

@@ -32,9 +32,10 @@ from clearance.assessment import (
     ParcelInput,
     RegimeRules,
     assess_parcel,
+    goods_label,
 )
 from clearance.models import Purpose, Regime, Role, TransportMode
-from clearance.reference import countries, currencies, hs_description, hs_exists
+from clearance.reference import countries, currencies, hs_exists
 
 MAX_LINES = 999
 
@@ -111,8 +112,7 @@ def explain(regime: Regime) -> list[str]:
             )
     if rules.excluded_hs_prefixes:
         goods = "; ".join(
-            f"{hs_description(prefix) or prefix} (HS {prefix})"
-            for prefix in rules.excluded_hs_prefixes
+            f"{goods_label(prefix)} (HS {prefix})" for prefix in rules.excluded_hs_prefixes
         )
         out.append(_("These goods cannot use the mode: %(goods)s.") % {"goods": goods})
     if rules.transport_modes and set(rules.transport_modes) != set(TransportMode.values):
@@ -238,7 +238,7 @@ class LineForm(forms.Form):
 
 
 LineFormSet = forms.formset_factory(
-    LineForm, extra=3, min_num=1, validate_min=True, max_num=20, validate_max=True
+    LineForm, extra=2, min_num=1, validate_min=True, max_num=20, validate_max=True
 )
 
 
