@@ -313,6 +313,7 @@ class DeclarationListView(ApiView):
             )
         },
         summary="List your organisation's declarations",
+        operation_id="declarations_list",
     )
     def get(self, request: Request) -> Response:
         queryset: QuerySet[Declaration] = Declaration.objects.filter(
