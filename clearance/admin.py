@@ -169,6 +169,18 @@ class TariffRateAdmin(AdministratorOnly, SimpleHistoryAdmin):  # type: ignore[mi
 
 @admin.register(ExchangeRate)
 class ExchangeRateAdmin(AdministratorOnly, admin.ModelAdmin):  # type: ignore[type-arg]
+    """Read only: rates come from the published files (``import_exchange_rates``), so what an
+    assessment used can always be traced to a publication."""
+
     list_display = ["date", "base", "currency", "rate"]
     list_filter = ["base", "currency"]
     date_hierarchy = "date"
+
+    def has_add_permission(self, request: HttpRequest, *args: object) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

@@ -125,3 +125,9 @@ def test_the_staff_overview_shows_every_regime_in_words_with_source_and_certaint
 def test_the_staff_overview_is_a_404_for_an_officer(client):
     signed_in(client, "officer")
     assert client.get("/staff/regimes/").status_code == 404
+
+
+def test_exchange_rates_are_read_only_in_the_admin(client):
+    signed_in(client, "administrator")
+    assert client.get("/admin/clearance/exchangerate/").status_code == 200
+    assert client.get("/admin/clearance/exchangerate/add/").status_code == 403
