@@ -231,3 +231,13 @@ def test_reports_from_one_address_are_limited_per_hour(settings):
     assert error.value.code == "rate_limited"
     comment.refresh_from_db()
     assert comment.flag_count == 1
+
+
+def test_plain_text_emails_are_not_html_escaped():
+    from django.template.loader import render_to_string
+
+    context = {"name": "Conor O'Brien", "title": "Fees & charges", "tracking_number": "A"}
+    text = render_to_string("publications/emails/comment_receipt/body.txt", context)
+    assert "Hello Conor O'Brien" in text and '"Fees & charges"' in text
+    html = render_to_string("publications/emails/comment_receipt/body.html", context)
+    assert "Fees &amp; charges" in html
