@@ -204,6 +204,12 @@ class Version(models.Model):
     def is_public(self) -> bool:
         return self.status in (self.Status.PUBLISHED, self.Status.SUPERSEDED)
 
+    def alert_url(self) -> str:
+        """Where an alert about this version sends readers: the text, or its consultation."""
+        if not self.is_public and hasattr(self, "consultation"):
+            return self.consultation.get_absolute_url()
+        return self.publication.get_absolute_url()
+
     def sections(self) -> list[tuple[str, str]]:
         from publications.markdown import sections
 

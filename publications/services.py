@@ -242,6 +242,8 @@ def _consultation_conclude(consultation: Consultation, final: Version, by: User 
 
 
 def _alert_subscribers(version: Version) -> None:
+    """Queue an alert about a version to each matching subscriber: a published text, or a
+    proposed one that opens for comment."""
     from publications import tasks
 
     topic_ids = list(version.publication.topics.values_list("pk", flat=True))
@@ -297,6 +299,8 @@ def consultation_create(
         )
         consultation.status = consultation.status_at(timezone.now())
         _by(consultation, by).save()
+        if consultation.status == Consultation.Status.OPEN:
+            _alert_subscribers(version)
     return consultation
 
 
@@ -331,6 +335,8 @@ def consultations_advance(*, now: datetime | None = None) -> int:
                 _guard("consultation", Consultation.TRANSITIONS, locked.status, nxt)
                 locked.status = nxt
                 _by(locked, None).save(update_fields=["status"])
+                if nxt == Consultation.Status.OPEN:
+                    _alert_subscribers(locked.version)
             moved += 1
     return moved
 

@@ -95,3 +95,34 @@ def test_the_topic_and_consultation_feeds_are_atom(client):
     open_consultation()
     consultations = client.get("/feeds/consultations/").content.decode()
     assert "<feed" in consultations and "Consultation on the returns policy (Open)" in consultations
+
+
+@pytest.mark.django_db(transaction=True)
+def test_subscribers_are_told_when_a_consultation_opens_on_their_topic(celery_worker, mailbox):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from publications import services as s
+    from tests.publications.helpers import open_consultation
+
+    topic = s.topic_create(slug=f"returns-{uuid.uuid4().hex[:4]}", name="Returns")
+    email = f"watcher-{uuid.uuid4().hex[:6]}@example.test"
+    subscription = s.subscription_create(email=email, frequency="immediate", language="en",
+                                         topic=topic)  # fmt: skip
+    s.subscription_confirm(token=s.subscription_token(subscription, s.SUBSCRIBE_SALT))
+    consultation = open_consultation(publication(topics=[topic]))
+    [alert] = mailbox.wait_for(email)
+    assert alert["Subject"] == "Open for comment: Proposed returns policy"
+    assert f"/publications/consultations/{consultation.pk}/" in mailbox.text(alert)
+
+    # One that opens later is announced by the scheduled task when it opens.
+    draft = s.version_create(publication=publication(topics=[topic]), language="en",
+                             title="Proposed thresholds", body="# A\n\nB", by=None)  # fmt: skip
+    later = timezone.now() + timedelta(days=1)
+    upcoming = s.consultation_create(version=draft, title="T", summary="S", opens_at=later,
+                                     closes_at=later + timedelta(days=30), by=None)  # fmt: skip
+    assert not Delivery.objects.filter(version=draft).exists()
+    s.consultations_advance(now=upcoming.opens_at)
+    second = mailbox.wait_for(email, count=2)[1]
+    assert second["Subject"] == "Open for comment: Proposed thresholds"
