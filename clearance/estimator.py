@@ -394,8 +394,8 @@ class EstimateLineSerializer(serializers.Serializer[dict[str, Any]]):
 class EstimateSerializer(serializers.Serializer[dict[str, Any]]):
     regime = serializers.CharField(max_length=2, min_length=2, required=False)
     date = serializers.DateField(required=False)
-    transport_mode = serializers.ChoiceField(choices=TransportMode.choices)
-    purpose = serializers.ChoiceField(choices=Purpose.choices)
+    transport_mode = serializers.ChoiceField(choices=TransportMode.values)
+    purpose = serializers.ChoiceField(choices=Purpose.values)
     currency = serializers.CharField(max_length=3, min_length=3)
     shipping_cost = serializers.DecimalField(
         max_digits=14, decimal_places=3, min_value=Decimal(0), default=Decimal(0)
