@@ -30,11 +30,11 @@ def test_a_committed_notification_is_sent_exactly_once_through_smtp(celery_worke
     user = UserFactory(email="committed@example.test")
     with transaction.atomic():
         [notification] = services.notify(
-            event="account_ready", recipients=[user], context={"name": "Bo"}, url="/dashboard/"
+            event="account_ready", recipients=[user], context={"name": "O'Brien"}, url="/dashboard/"
         )
     [message] = mailbox.wait_for("committed@example.test")
     assert message["Subject"] == "Your account is ready"
-    assert "Hello Bo" in mailbox.text(message)
+    assert "Hello O'Brien" in mailbox.text(message)  # plain text is not HTML-escaped
     assert message.get_body(preferencelist=("html",)) is not None
     wait_for(lambda: Notification.objects.get(pk=notification.pk).email_status == "sent")
     # Delivering the task again (a redelivered message, the sweeper) sends nothing more.
