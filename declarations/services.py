@@ -117,7 +117,7 @@ def apikey_authenticate(key: str) -> ApiKey | None:
 # --- Declarations: reading -----------------------------------------------------------------
 
 
-def _money(value: Decimal | None, places: int | None) -> str | None:
+def format_money(value: Decimal | None, places: int | None) -> str | None:
     if value is None:
         return None
     if places is None:
@@ -156,8 +156,8 @@ def declaration_data(declaration: Declaration, lines: Sequence[Line]) -> dict[st
         },
         "arrival_office": d.arrival_office,
         "currency": d.currency,
-        "shipping_cost": _money(d.shipping_cost, places),
-        "insurance_cost": _money(d.insurance_cost, places),
+        "shipping_cost": format_money(d.shipping_cost, places),
+        "insurance_cost": format_money(d.insurance_cost, places),
         "tax_collected_at_sale": d.tax_collected_at_sale,
         "vendor_tax_id": d.vendor_tax_id,
         "lines": [
@@ -166,7 +166,7 @@ def declaration_data(declaration: Declaration, lines: Sequence[Line]) -> dict[st
                 "hs_code": line.hs_code,
                 "quantity": _number(line.quantity),
                 "unit": line.unit,
-                "value": _money(line.value, places),
+                "value": format_money(line.value, places),
                 "origin_country": line.origin_country,
                 "gross_mass_kg": _number(line.gross_mass_kg),
                 "product_url": line.product_url,
