@@ -276,7 +276,11 @@ def estimate_page(request: HttpRequest) -> HttpResponse:
         form = EstimateForm(request.POST)
         lines = LineFormSet(request.POST, prefix="lines")
     else:
-        form = EstimateForm(initial={**initial, **request.GET.dict()})
+        # A link may name another economy (?regime=JP): its rules are then explained.
+        asked = request.GET.get("regime", "").upper()
+        if asked and Regime.objects.filter(economy=asked).exists():
+            economy = initial["regime"] = asked
+        form = EstimateForm(initial=initial)
         lines = LineFormSet(prefix="lines")
     result: AssessmentResult | None = None
     if request.method == "POST" and form.is_valid() and lines.is_valid():

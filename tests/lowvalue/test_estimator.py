@@ -173,3 +173,11 @@ def test_the_page_lists_every_error_in_a_summary(client, korea):
     assert 'href="#id_lines-0-hs_code"' in page
     assert "Item 1: Price paid for all of them" in page
     assert "Your estimate" not in page
+
+
+def test_a_link_can_open_the_estimator_on_another_economys_rules(client, korea):
+    page = client.get("/estimate/?regime=jp").content.decode()
+    assert "For goods for personal use, 60% of the price is counted." in page
+    assert '<option value="JP" selected>' in page
+    unknown = client.get("/estimate/?regime=ZZ").content.decode()
+    assert "A parcel worth up to 150 USD owes no duty." in unknown
