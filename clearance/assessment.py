@@ -19,6 +19,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from clearance.reference import currency_decimals, hs_description
 
@@ -278,7 +279,11 @@ def _period_start(day: datetime.date, period: str) -> datetime.date:
     return day.replace(month=1, day=1)
 
 
-_PERIOD_WORDS = {"day": "today", "half_year": "this half-year", "year": "this year"}
+_PERIOD_WORDS = {
+    "day": gettext_lazy("today"),
+    "half_year": gettext_lazy("this half-year"),
+    "year": gettext_lazy("this year"),
+}
 
 
 def tariff_for(hs_code: str, tariff: Sequence[TariffLine]) -> TariffLine | None:
@@ -439,7 +444,7 @@ def assess(
     for rule in rules.aggregation:
         start = _period_start(parcel.date, rule.period)
         same = [p for p in earlier if start <= p.date <= parcel.date]
-        words = _PERIOD_WORDS.get(rule.period, rule.period)
+        words = str(_PERIOD_WORDS.get(rule.period, rule.period))
         if rule.kind == "combine" and same:
             combined = test_value + sum((to_threshold(p.customs_value) for p in same), ZERO)
             compared_value = combined
