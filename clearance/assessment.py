@@ -388,11 +388,16 @@ def assess(
             % {"mode": parcel.transport_mode},
         )
 
-    excluded_lines = set()
+    excluded_lines: set[int] = set()
+    named: set[str] = set()
     for index, line in enumerate(parcel.lines):
         for prefix in rules.excluded_hs_prefixes:
             if line.hs_code.startswith(prefix):
                 excluded_lines.add(index)
+                if any(
+                    r.code == "excluded_goods" and f"HS {prefix})" in r.message for r in reasons
+                ):
+                    break  # said once per kind of goods, however many lines carry them
                 label = goods_label(prefix) if hs_description(prefix) else line.description
                 block(
                     "excluded_goods",

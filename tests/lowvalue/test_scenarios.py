@@ -656,3 +656,11 @@ def test_a_value_just_over_a_limit_is_not_shown_rounded_down_to_it(configured):
     assert (
         result.reasons[-1].message == "Value 10,000.2 JPY exceeds the 10,000 JPY duty-free limit."
     )
+
+
+def test_excluded_goods_are_named_once_however_many_lines_carry_them(configured):
+    result = assess_parcel(
+        parcel(("240311", "10", "CN"), ("240319", "10", "CN"), headphones("10")), regime_code="KR"
+    )
+    assert [r.code for r in result.reasons].count("excluded_goods") == 1
+    assert [line.excluded for line in result.lines] == [True, True, False]
