@@ -23,6 +23,14 @@ app.conf.beat_schedule = {
         "task": "publications.advance_consultations",
         "schedule": 60.0,
     },
+    "issue-monthly-statements": {
+        "task": "refunds.issue_monthly_statements",
+        "schedule": crontab(day_of_month=1, hour=2, minute=0),
+    },
+    "sweep-payments-and-refunds": {
+        "task": "refunds.sweep",
+        "schedule": 300.0,
+    },
     "send-daily-digests": {
         "task": "publications.send_daily_digests",
         "schedule": crontab(hour=7, minute=0),

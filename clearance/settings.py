@@ -244,6 +244,23 @@ PORTAL_PRIMARY_COLOUR = env_str("PORTAL_PRIMARY_COLOUR", "#1a4480")
 if not PORTAL_PRIMARY_COLOUR.startswith("#") or len(PORTAL_PRIMARY_COLOUR) not in (4, 7):
     raise ImproperlyConfigured("PORTAL_PRIMARY_COLOUR must be a hex colour such as #1a4480")
 
+# Payments and refunds. The sandbox gateway signs and verifies its callbacks inside this one
+# deployment, so its webhook secret defaults to a key derived from SECRET_KEY (never a constant,
+# see refunds.providers); set PAYMENT_SANDBOX_SECRET to sign from a separately hosted sandbox.
+PAYMENT_PROVIDER = env_str("PAYMENT_PROVIDER", "sandbox")
+if PAYMENT_PROVIDER != "sandbox":
+    raise ImproperlyConfigured(
+        f"PAYMENT_PROVIDER must be one of: sandbox, got {PAYMENT_PROVIDER!r}"
+    )
+PAYMENT_SANDBOX_SECRET = env_str("PAYMENT_SANDBOX_SECRET")
+# Refund limits in whole units of the local currency; reasons approved without an officer.
+REFUND_AUTO_APPROVE_LIMIT = env_int("REFUND_AUTO_APPROVE_LIMIT", 50000, minimum=0)
+REFUND_AUTO_APPROVE_REASONS = env_list("REFUND_AUTO_APPROVE_REASONS", ["returned"])
+REFUND_SUPERVISOR_THRESHOLD = env_int("REFUND_SUPERVISOR_THRESHOLD", 1000000, minimum=0)
+REFUND_RETURN_PERIOD_DAYS = env_int("REFUND_RETURN_PERIOD_DAYS", 183, minimum=1)
+STATEMENT_PAYMENT_DAYS = env_int("STATEMENT_PAYMENT_DAYS", 15, minimum=1)
+DEFERRAL_SUSPEND_AFTER_DAYS = env_int("DEFERRAL_SUSPEND_AFTER_DAYS", 10, minimum=0)
+
 # Publications: consultations and public comments.
 CONSULTATION_MIN_LEAD_DAYS = env_int("CONSULTATION_MIN_LEAD_DAYS", 30, minimum=0)
 COMMENT_RATE_PER_HOUR = env_int("COMMENT_RATE_PER_HOUR", 50, minimum=1)

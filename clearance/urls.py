@@ -62,6 +62,8 @@ urlpatterns = [
     path("api/v1/publications/", include(publications_api.publications)),
     path("api/v1/consultations/", include(publications_api.consultations)),
     path("declarations/", include("declarations.urls")),
+    path("", include("refunds.urls")),
+    path("api/v1/", include("refunds.api_urls")),
     path("api/v1/", include("declarations.api_urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,620 @@
+"""Writes for payments, deferred accounts, statements and refunds.
+
+Each service owns its transaction, writes the ledger rows and history rows of what it does in
+that transaction, and sends side effects (notifications, payouts, PDFs) after commit.
+
+Locks are taken in one order: the declaration (``declarations.services.lock``), then the
+payment or refund row. Money rounding happens once, when an amount enters the portal: a
+declaration's due amount is already rounded by the assessment to the currency's minor unit, and
+a refund's requested amount must have no more decimals than its currency has.
+
+The risk pipeline calls ``deferral_applies(organisation)`` for a green declaration with
+something due: when true it calls ``deferred_release(declaration=..., actor=...)`` (released at
+once, charged on the monthly statement); otherwise it moves the declaration to
+``awaiting_payment`` and the filer pays online (``payment_start``).
+"""
+
+import calendar
+import datetime
+import uuid
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from functools import partial
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from clearance.models import Organisation, User
+from clearance.reference import currency_decimals
+from clearance.services import ServiceError, _by, notify
+from declarations.models import Declaration, Status
+from declarations.services import Actor, declaration_transition, lock, sniff
+from refunds.models import (
+    REFUND_HOLDING,
+    ZERO,
+    DeferredAccount,
+    LedgerEntry,
+    Payment,
+    ProviderEvent,
+    Refund,
+    RefundEvidence,
+    RefundStatus,
+    Statement,
+    StatementLine,
+    check_refund_transition,
+)
+from refunds.providers import CallbackEvent, get_provider
+
+RS = RefundStatus
+EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
+CONTENT_TYPES = {"pdf": "application/pdf", "jpeg": "image/jpeg", "png": "image/png"}
+
+
+def _tasks() -> Any:
+    from refunds import tasks
+
+    return tasks
+
+
+# --- Amounts -----------------------------------------------------------------------------------
+
+
+def amount_due(declaration: Declaration) -> tuple[Decimal, str]:
+    """What the latest assessment says is due, and its currency (zero if none)."""
+    version = declaration.latest_version
+    if version is None or version.held:
+        return ZERO, ""
+    return version.total_due, version.assessment_currency
+
+
+def amount_paid(declaration: Declaration) -> Decimal:
+    """Paid online for this declaration, plus its lines on paid statements."""
+    online = Payment.objects.filter(
+        declaration=declaration, status=Payment.Status.SETTLED
+    ).aggregate(total=Sum("amount"))["total"]
+    on_statements = StatementLine.objects.filter(
+        declaration=declaration, statement__status=Statement.Status.PAID
+    ).aggregate(total=Sum("amount"))["total"]
+    return (online or ZERO) + (on_statements or ZERO)
+
+
+def amount_refundable(declaration: Declaration) -> Decimal:
+    """Paid minus every refund that holds an amount (asked, approved or paid)."""
+    held = Refund.objects.filter(declaration=declaration, status__in=REFUND_HOLDING).aggregate(
+        total=Sum("amount")
+    )["total"]
+    return amount_paid(declaration) - (held or ZERO)
+
+
+def _charge(declaration: Declaration, *, deferred: bool, by: User | None) -> LedgerEntry | None:
+    """The declaration's one charge; a second call returns the first (a unique constraint)."""
+    existing = LedgerEntry.objects.filter(
+        declaration=declaration, kind=LedgerEntry.Kind.CHARGE
+    ).first()
+    if existing is not None:
+        return existing
+    amount, currency = amount_due(declaration)
+    if amount <= 0:
+        return None
+    entry = LedgerEntry(
+        organisation_id=declaration.organisation_id,
+        kind=LedgerEntry.Kind.CHARGE,
+        amount=amount,
+        currency=currency,
+        declaration=declaration,
+        deferred=deferred,
+        created_by=by,
+        note=declaration.system_reference,
+    )
+    try:
+        with transaction.atomic():
+            entry.save()
+    except IntegrityError:
+        return LedgerEntry.objects.get(declaration=declaration, kind=LedgerEntry.Kind.CHARGE)
+    return entry
+
+
+# --- Payments ----------------------------------------------------------------------------------
+
+
+def payment_start(
+    *,
+    actor: Actor,
+    declaration: Declaration | None = None,
+    statement: Statement | None = None,
+) -> tuple[Payment, str]:
+    """Open (or reuse) the payment of a declaration awaiting payment, or of a statement, and
+    return it with the provider's page to send the payer to."""
+    provider = get_provider()
+    with transaction.atomic():
+        if declaration is not None:
+            locked = lock(declaration.pk)
+            if locked.status != Status.AWAITING_PAYMENT:
+                raise ServiceError(
+                    _("This declaration is not waiting for payment."), code="not_payable"
+                )
+            amount, currency = amount_due(locked)
+            if amount <= 0:
+                raise ServiceError(_("Nothing is due on this declaration."), code="not_payable")
+            _charge(locked, deferred=False, by=actor.user)
+            target: dict[str, Any] = {"declaration": locked}
+            organisation_id = locked.organisation_id
+        elif statement is not None:
+            statement = Statement.objects.select_for_update().get(pk=statement.pk)
+            if statement.status == Statement.Status.PAID:
+                raise ServiceError(_("This statement is already paid."), code="not_payable")
+            amount, currency = statement.total, statement.currency
+            target = {"statement": statement}
+            organisation_id = statement.organisation_id
+        else:
+            raise ServiceError(_("Say what to pay."), code="invalid")
+        live = Payment.objects.filter(
+            **target, status__in=[Payment.Status.PENDING, Payment.Status.SETTLED]
+        ).first()
+        if live is not None and live.status == Payment.Status.SETTLED:
+            raise ServiceError(_("This is already paid."), code="already_paid")
+        payment = live or Payment(
+            organisation_id=organisation_id,
+            amount=amount,
+            currency=currency,
+            provider=provider.name,
+            reference=f"pay_{uuid.uuid4().hex}",
+            created_by=actor.user,
+            **target,
+        )
+        if live is None:
+            _by(payment, actor.user).save()
+    return_url = reverse("payment_detail", args=[payment.pk])
+    return payment, provider.start_payment(payment, return_url=return_url)
+
+
+def callback_receive(*, headers: Mapping[str, str], raw_body: bytes) -> str:
+    """Verify a provider callback, store it once by its event id, and settle at most once.
+
+    Returns what happened: ``settled``, ``failed``, ``duplicate``, ``ignored`` (an event that
+    arrives after the payment already moved on, e.g. a failure after success),
+    ``amount_mismatch`` or ``unknown_payment``. Raises ``CallbackRefused`` for a callback that
+    is not authentic or not fresh; nothing is stored then.
+    """
+    provider = get_provider()
+    event = provider.verify_callback(headers, raw_body)
+    with transaction.atomic():
+        # The payment row lock serialises deliveries of one payment's events; the unique event
+        # id makes a replay (even one that waited on the lock) a no-op.
+        payment = (
+            Payment.objects.select_for_update().filter(reference=event.payment_reference).first()
+        )
+        record = ProviderEvent(
+            provider=provider.name,
+            event_id=event.event_id,
+            kind=event.kind,
+            payment=payment,
+            payload=event.payload,
+        )
+        record.outcome = _apply(payment, event) if payment is not None else "unknown_payment"
+        try:
+            with transaction.atomic():
+                record.save()
+        except IntegrityError:
+            transaction.set_rollback(True)
+            return "duplicate"
+    return record.outcome
+
+
+def _apply(payment: Payment, event: CallbackEvent) -> str:
+    if payment.status != Payment.Status.PENDING:
+        return "ignored"
+    if event.kind == "payment.failed":
+        payment.status = Payment.Status.FAILED
+        _by(payment, None).save(update_fields=["status"])
+        return "failed"
+    if event.kind != "payment.succeeded":
+        return "ignored"
+    if event.amount != payment.amount or event.currency != payment.currency:
+        return "amount_mismatch"
+    _settle(payment)
+    return "settled"
+
+
+def _settle(payment: Payment) -> None:
+    now = timezone.now()
+    payment.status = Payment.Status.SETTLED
+    payment.settled_at = now
+    _by(payment, None).save(update_fields=["status", "settled_at"])
+    LedgerEntry(
+        organisation_id=payment.organisation_id,
+        kind=LedgerEntry.Kind.PAYMENT,
+        amount=-payment.amount,
+        currency=payment.currency,
+        declaration_id=payment.declaration_id,
+        payment=payment,
+        note=payment.reference,
+    ).save()
+    if payment.declaration_id is not None:
+        declaration = Declaration.objects.get(pk=payment.declaration_id)
+        if declaration.status == Status.AWAITING_PAYMENT:
+            declaration_transition(
+                declaration=declaration,
+                to=Status.RELEASED,
+                actor=Actor(),
+                note=_("Paid online (%(reference)s).") % {"reference": payment.reference},
+            )
+    if payment.statement_id is not None:
+        statement = Statement.objects.select_for_update().get(pk=payment.statement_id)
+        statement.status = Statement.Status.PAID
+        statement.paid_at = now
+        _by(statement, None).save(update_fields=["status", "paid_at"])
+        _reinstate_deferral(statement.organisation_id)
+    organisation = Organisation.objects.get(pk=payment.organisation_id)
+    notify(
+        event="payment_received",
+        organisation=organisation,
+        context={
+            "reference": payment.reference,
+            "amount": str(payment.amount),
+            "currency": payment.currency,
+        },
+        url=f"/payments/{payment.pk}/",
+    )
+    transaction.on_commit(partial(_tasks().render_payment_receipt.delay, payment.pk))
+
+
+# --- Deferred accounts and statements ----------------------------------------------------------
+
+
+def deferral_applies(organisation: Organisation) -> bool:
+    """True when the organisation has an approved deferred account that is not suspended:
+    its declarations are then released before payment and charged on the monthly statement."""
+    return DeferredAccount.objects.filter(
+        organisation=organisation, suspended_at__isnull=True
+    ).exists()
+
+
+def deferred_account_open(*, organisation: Organisation, by: User | None) -> DeferredAccount:
+    with transaction.atomic():
+        account, created = DeferredAccount.objects.select_for_update().get_or_create(
+            organisation=organisation, defaults={"approved_by": by}
+        )
+        if not created and account.suspended_at is not None:
+            account.suspended_at = None
+            account.suspended_reason = ""
+            _by(account, by).save()
+    return account
+
+
+def deferred_release(*, declaration: Declaration, actor: Actor) -> Declaration:
+    """Release a declaration on its organisation's deferred account and charge it there."""
+    with transaction.atomic():
+        locked = lock(declaration.pk)
+        if not deferral_applies(locked.organisation):
+            raise ServiceError(_("This organisation has no deferred account in good standing."))
+        _charge(locked, deferred=True, by=actor.user)
+        return declaration_transition(
+            declaration=locked,
+            to=Status.RELEASED,
+            actor=actor,
+            note=_("Released on the deferred account."),
+        )
+
+
+def month_start(day: datetime.date) -> datetime.date:
+    return day.replace(day=1)
+
+
+def statements_issue(*, period: datetime.date) -> list[Statement]:
+    """The statements of one month: every deferred charge of that month not yet on a statement,
+    per organisation and currency. Running it twice issues nothing new."""
+    start = month_start(period)
+    last = calendar.monthrange(start.year, start.month)[1]
+    tz = timezone.get_current_timezone()
+    since = datetime.datetime.combine(start, datetime.time.min, tzinfo=tz)
+    until = datetime.datetime.combine(start.replace(day=last), datetime.time.max, tzinfo=tz)
+    charges = LedgerEntry.objects.filter(
+        kind=LedgerEntry.Kind.CHARGE,
+        deferred=True,
+        created_at__range=(since, until),
+        statement_line__isnull=True,
+    ).order_by("organisation_id", "currency", "created_at", "id")
+    groups: dict[tuple[int, str], list[LedgerEntry]] = {}
+    for charge in charges:
+        groups.setdefault((charge.organisation_id, charge.currency), []).append(charge)
+    issued = []
+    due_on = timezone.localdate() + datetime.timedelta(days=settings.STATEMENT_PAYMENT_DAYS)
+    for (organisation_id, currency), entries in groups.items():
+        with transaction.atomic():
+            if Statement.objects.filter(
+                organisation_id=organisation_id, period=start, currency=currency
+            ).exists():
+                continue
+            statement = Statement(
+                organisation_id=organisation_id,
+                period=start,
+                currency=currency,
+                total=sum((e.amount for e in entries), ZERO),
+                due_on=due_on,
+            )
+            _by(statement, None).save()
+            StatementLine.objects.bulk_create(
+                StatementLine(
+                    statement=statement,
+                    charge=e,
+                    declaration_id=e.declaration_id or 0,
+                    amount=e.amount,
+                )
+                for e in entries
+            )
+            notify(
+                event="statement_issued",
+                organisation=Organisation.objects.get(pk=organisation_id),
+                context={
+                    "period": start.strftime("%Y-%m"),
+                    "total": str(statement.total),
+                    "currency": currency,
+                    "due_on": due_on.isoformat(),
+                },
+                url="/payments/",
+            )
+            transaction.on_commit(partial(_tasks().render_statement.delay, statement.pk))
+            issued.append(statement)
+    return issued
+
+
+def statements_mark_overdue(*, today: datetime.date) -> int:
+    """Unpaid statements past their due date become overdue; past the grace days, the
+    organisation's deferral is suspended until it pays. Returns how many accounts it suspended."""
+    suspended = 0
+    grace = datetime.timedelta(days=settings.DEFERRAL_SUSPEND_AFTER_DAYS)
+    with transaction.atomic():
+        for statement in Statement.objects.select_for_update().filter(
+            status=Statement.Status.ISSUED, due_on__lt=today
+        ):
+            statement.status = Statement.Status.OVERDUE
+            _by(statement, None).save(update_fields=["status"])
+        late = Statement.objects.filter(
+            status=Statement.Status.OVERDUE, due_on__lt=today - grace
+        ).values_list("organisation_id", flat=True)
+        for account in DeferredAccount.objects.select_for_update().filter(
+            organisation_id__in=list(late), suspended_at__isnull=True
+        ):
+            account.suspended_at = timezone.now()
+            account.suspended_reason = "overdue_statement"
+            _by(account, None).save()
+            suspended += 1
+    return suspended
+
+
+def _reinstate_deferral(organisation_id: int) -> None:
+    if Statement.objects.filter(
+        organisation_id=organisation_id, status=Statement.Status.OVERDUE
+    ).exists():
+        return
+    account = (
+        DeferredAccount.objects.select_for_update()
+        .filter(organisation_id=organisation_id, suspended_reason="overdue_statement")
+        .first()
+    )
+    if account is not None:
+        account.suspended_at = None
+        account.suspended_reason = ""
+        _by(account, None).save()
+
+
+# --- Refunds -----------------------------------------------------------------------------------
+
+
+def _lock_refund(refund_id: int) -> Refund:
+    return (
+        Refund.objects.select_for_update(of=("self",))
+        .select_related("organisation")
+        .get(pk=refund_id)
+    )
+
+
+def _move(refund: Refund, to: str, by: User | None, note: str = "") -> None:
+    check_refund_transition(refund.status, to)
+    refund.status = to
+    if note:
+        refund.decision_note = note[:500]
+    if to in (RS.APPROVED, RS.REJECTED, RS.AWAITING_SUPERVISOR):
+        refund.decided_at = timezone.now()
+    _by(refund, by).save()
+    notify(
+        event="refund_update",
+        organisation=refund.organisation,
+        context={
+            "number": refund.pk,
+            "status": str(RS(to).label),
+            "amount": str(refund.amount),
+            "currency": refund.currency,
+            "note": refund.decision_note if to == RS.REJECTED else "",
+        },
+        url=f"/refunds/{refund.pk}/",
+    )
+
+
+def _evidence_file(upload: Any) -> str:
+    if upload.size > EVIDENCE_MAX_BYTES:
+        raise ServiceError(_("The file is larger than 10 MB."), field="evidence", code="too_large")
+    upload.seek(0)
+    found = sniff(upload.read(16))
+    upload.seek(0)
+    if found is None:
+        raise ServiceError(
+            _("Upload a PDF, JPEG or PNG file; this file is none of these."),
+            field="evidence",
+            code="file_type",
+        )
+    return found
+
+
+def _auto_approves(refund: Refund, evidence_count: int) -> bool:
+    """The configurable rules: a listed reason, evidence, and an amount within the limit."""
+    return (
+        refund.reason in settings.REFUND_AUTO_APPROVE_REASONS
+        and evidence_count > 0
+        and refund.amount <= Decimal(settings.REFUND_AUTO_APPROVE_LIMIT)
+    )
+
+
+def refund_request(
+    *,
+    declaration: Declaration,
+    reason: str,
+    amount: Decimal,
+    actor: Actor,
+    return_tracking_number: str = "",
+    explanation: str = "",
+    evidence: Iterable[Any] = (),
+) -> Refund:
+    """Ask for a refund of (part of) what was paid for a released declaration.
+
+    The declaration row lock serialises requests for one declaration, so the refundable amount
+    read here is still true at commit: the sum of refunds never exceeds what was paid.
+    """
+    files = list(evidence)
+    if reason not in Refund.Reason.values:
+        raise ServiceError(_("Choose a reason."), field="reason")
+    if amount <= 0:
+        raise ServiceError(_("Enter an amount greater than zero."), field="amount")
+    return_tracking_number = return_tracking_number.strip()
+    kinds = [_evidence_file(f) for f in files]
+    with transaction.atomic():
+        locked = lock(declaration.pk)
+        _due, currency = amount_due(locked)
+        if locked.status != Status.RELEASED or not currency:
+            raise ServiceError(
+                _("Only a released declaration that was paid can be refunded."),
+                code="not_refundable",
+            )
+        places = currency_decimals(currency)
+        if places is not None and -amount.as_tuple().exponent > places:  # type: ignore[operator]
+            raise ServiceError(
+                _("%(currency)s amounts have at most %(places)d decimals.")
+                % {"currency": currency, "places": places},
+                field="amount",
+            )
+        if reason == Refund.Reason.RETURNED:
+            if not return_tracking_number:
+                raise ServiceError(
+                    _("Enter the tracking number of the parcel you sent back."),
+                    field="return_tracking_number",
+                )
+            if not files:
+                raise ServiceError(
+                    _("Add evidence that the goods went back (a photo or a receipt)."),
+                    field="evidence",
+                )
+            period = datetime.timedelta(days=settings.REFUND_RETURN_PERIOD_DAYS)
+            if locked.released_at is None or timezone.now() - locked.released_at > period:
+                raise ServiceError(
+                    _("Returned goods are refunded only within %(days)d days of release.")
+                    % {"days": settings.REFUND_RETURN_PERIOD_DAYS},
+                    code="too_late",
+                )
+        refundable = amount_refundable(locked)
+        if amount > refundable:
+            raise ServiceError(
+                _("At most %(amount)s %(currency)s can be refunded.")
+                % {"amount": refundable, "currency": currency},
+                field="amount",
+                code="over_refundable",
+            )
+        refund = Refund(
+            organisation=locked.organisation,
+            declaration=locked,
+            reason=reason,
+            amount=amount,
+            currency=currency,
+            return_tracking_number=return_tracking_number,
+            explanation=explanation.strip(),
+            requested_by=actor.user,
+        )
+        _by(refund, actor.user).save()
+        for upload, kind in zip(files, kinds, strict=True):
+            item = RefundEvidence(
+                refund=refund,
+                original_name=str(upload.name or "evidence").rsplit("/", 1)[-1][:200],
+                content_type=CONTENT_TYPES[kind],
+                size=upload.size,
+            )
+            item.file.save(f"{uuid.uuid4().hex}.{kind}", upload, save=False)
+            item.save()
+        if _auto_approves(refund, len(files)):
+            refund.auto_approved = True
+            _move(refund, RS.APPROVED, actor.user, _("Approved automatically by the rules."))
+            transaction.on_commit(partial(_tasks().pay_out_refund.delay, refund.pk))
+        else:
+            _move(refund, RS.UNDER_REVIEW, actor.user)
+    return refund
+
+
+def refund_approve(*, refund_id: int, by: User, note: str = "") -> Refund:
+    """An officer approves; above the supervisor threshold a supervisor, another person, must
+    approve as well. Approved refunds are paid out after commit."""
+    with transaction.atomic():
+        refund = _lock_refund(refund_id)
+        if refund.status == RS.UNDER_REVIEW:
+            if not by.has_role("officer", "supervisor"):
+                raise ServiceError(_("Only officers approve refunds."), code="forbidden")
+            refund.approved_by = by
+            if refund.amount > Decimal(settings.REFUND_SUPERVISOR_THRESHOLD):
+                _move(refund, RS.AWAITING_SUPERVISOR, by, note)
+                return refund
+        elif refund.status == RS.AWAITING_SUPERVISOR:
+            if not by.has_role("supervisor"):
+                raise ServiceError(_("A supervisor must approve this refund."), code="forbidden")
+            if refund.approved_by_id == by.pk:
+                raise ServiceError(
+                    _("Another person must give the second approval."), code="four_eyes"
+                )
+            refund.supervisor = by
+        _move(refund, RS.APPROVED, by, note)
+        transaction.on_commit(partial(_tasks().pay_out_refund.delay, refund.pk))
+    return refund
+
+
+def refund_reject(*, refund_id: int, by: User, note: str) -> Refund:
+    if not note.strip():
+        raise ServiceError(_("Say why the refund is rejected."), field="note")
+    if not by.has_role("officer", "supervisor"):
+        raise ServiceError(_("Only officers reject refunds."), code="forbidden")
+    with transaction.atomic():
+        refund = _lock_refund(refund_id)
+        _move(refund, RS.REJECTED, by, note.strip())
+    return refund
+
+
+def refund_pay_out(*, refund_id: int) -> bool:
+    """Pay an approved refund through the provider, exactly once: the row lock and the status
+    check make every other caller (a retry, the sweeper, a second worker) a no-op.
+    Returns whether this call paid it."""
+    provider = get_provider()
+    with transaction.atomic():
+        refund = (
+            Refund.objects.select_for_update(of=("self",))
+            .select_related("organisation")
+            .filter(pk=refund_id)
+            .first()
+        )
+        if refund is None or refund.status != RS.APPROVED:
+            return False
+        refund.payout_reference = provider.pay_out(refund)
+        refund.paid_at = timezone.now()
+        _move(refund, RS.PAID, None)
+        common = {
+            "organisation_id": refund.organisation_id,
+            "currency": refund.currency,
+            "declaration_id": refund.declaration_id,
+            "refund": refund,
+            "note": refund.payout_reference or "",
+        }
+        # The money going back, and the charge it reduces: the balance is unchanged.
+        LedgerEntry(kind=LedgerEntry.Kind.REFUND, amount=refund.amount, **common).save()
+        LedgerEntry(kind=LedgerEntry.Kind.ADJUSTMENT, amount=-refund.amount, **common).save()
+        transaction.on_commit(partial(_tasks().render_refund_receipt.delay, refund.pk))
+    return True

@@ -1,0 +1,91 @@
+"""Celery tasks of payments and refunds. Each takes ids and is safe to run twice."""
+
+import datetime
+import logging
+
+from celery import shared_task
+from django.core.files.base import ContentFile
+from django.utils import timezone
+
+from clearance.pdf import render_pdf
+from refunds import documents, services
+from refunds.models import Payment, Refund, RefundStatus, Statement
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(name="refunds.pay_out_refund", time_limit=120)
+def pay_out_refund(refund_id: int) -> None:
+    # Not retried automatically: a retry after an unknown provider outcome could pay twice.
+    # The sweeper re-enqueues approved refunds, and the payout itself runs at most once.
+    services.refund_pay_out(refund_id=refund_id)
+
+
+def _store(
+    model: type[Payment | Refund | Statement], pk: int, field: str, name: str, pdf: bytes
+) -> None:
+    instance = model.objects.get(pk=pk)
+    getattr(instance, field).save(name, ContentFile(pdf), save=False)
+    # A document, not a state change: set only the empty file field, once.
+    model.objects.filter(pk=pk, **{field: ""}).update(**{field: getattr(instance, field).name})
+
+
+@shared_task(name="refunds.render_payment_receipt", time_limit=120)
+def render_payment_receipt(payment_id: int) -> None:
+    payment = Payment.objects.filter(pk=payment_id, status=Payment.Status.SETTLED).first()
+    if payment is None or payment.receipt:
+        return
+    template, context, language = documents.payment_receipt(payment)
+    pdf = render_pdf(template, context, language=language)
+    _store(Payment, payment.pk, "receipt", f"receipt-{payment.reference}.pdf", pdf)
+
+
+@shared_task(name="refunds.render_refund_receipt", time_limit=120)
+def render_refund_receipt(refund_id: int) -> None:
+    refund = Refund.objects.filter(pk=refund_id, status=RefundStatus.PAID).first()
+    if refund is None or refund.receipt:
+        return
+    template, context, language = documents.refund_receipt(refund)
+    pdf = render_pdf(template, context, language=language)
+    _store(Refund, refund.pk, "receipt", f"refund-{refund.pk}.pdf", pdf)
+
+
+@shared_task(name="refunds.render_statement", time_limit=120)
+def render_statement(statement_id: int) -> None:
+    statement = Statement.objects.filter(pk=statement_id).first()
+    if statement is None or statement.document:
+        return
+    template, context, language = documents.statement(statement)
+    pdf = render_pdf(template, context, language=language)
+    _store(Statement, statement.pk, "document", f"statement-{statement.pk}.pdf", pdf)
+
+
+@shared_task(name="refunds.issue_monthly_statements", time_limit=600)
+def issue_monthly_statements() -> int:
+    """Beat runs this on the 1st: the statements of the month that just ended."""
+    last_month = timezone.localdate().replace(day=1) - datetime.timedelta(days=1)
+    return len(services.statements_issue(period=last_month))
+
+
+@shared_task(name="refunds.sweep", time_limit=300)
+def sweep() -> None:
+    """Overdue statements, and work a lost message left behind: approved refunds not yet paid,
+    documents not yet rendered."""
+    services.statements_mark_overdue(today=timezone.localdate())
+    stale = timezone.now() - datetime.timedelta(minutes=5)
+    for pk in Refund.objects.filter(status=RefundStatus.APPROVED, decided_at__lt=stale).values_list(
+        "pk", flat=True
+    ):
+        pay_out_refund.delay(pk)
+    for pk in Refund.objects.filter(
+        status=RefundStatus.PAID, receipt="", paid_at__lt=stale
+    ).values_list("pk", flat=True):
+        render_refund_receipt.delay(pk)
+    for pk in Payment.objects.filter(
+        status=Payment.Status.SETTLED, receipt="", settled_at__lt=stale
+    ).values_list("pk", flat=True):
+        render_payment_receipt.delay(pk)
+    for pk in Statement.objects.filter(document="", issued_at__lt=stale).values_list(
+        "pk", flat=True
+    ):
+        render_statement.delay(pk)
