@@ -1,6 +1,9 @@
 """Celery tasks of declarations. Each takes an id and is safe to run twice."""
 
+from datetime import timedelta
+
 from celery import shared_task
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from declarations import csvfiles
@@ -23,3 +26,21 @@ def check_csv_upload(upload_id: int) -> None:
 @shared_task(name="declarations.import_csv_upload", time_limit=3600, soft_time_limit=3500)
 def import_csv_upload(upload_id: int) -> None:
     csvfiles.upload_import(upload_id)
+
+
+STUCK_AFTER = timedelta(minutes=15)
+
+
+@shared_task(name="declarations.sweep_csv_uploads", time_limit=60)
+def sweep_csv_uploads() -> int:
+    """Queue again the uploads that a lost message or a dead worker left checking or
+    importing for longer than STUCK_AFTER. Both tasks are safe to run twice."""
+    stale = CsvUpload.objects.filter(created_at__lt=timezone.now() - STUCK_AFTER)
+    count = 0
+    for pk in stale.filter(state=CsvUpload.State.CHECKING).values_list("pk", flat=True):
+        check_csv_upload.delay(pk)
+        count += 1
+    for pk in stale.filter(state=CsvUpload.State.IMPORTING).values_list("pk", flat=True):
+        import_csv_upload.delay(pk)
+        count += 1
+    return count

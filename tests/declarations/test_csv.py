@@ -177,3 +177,24 @@ def test_the_api_takes_a_file_and_a_confirmation(organisation, api_key, other_or
     _k, secret = services.apikey_create(organisation=other_organisation, name="s", by=None)
     stranger.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
     assert stranger.get(f"/api/v1/declarations/upload/{body['id']}/").status_code == 404
+
+
+def test_the_sweeper_queues_again_uploads_left_checking_or_importing(organisation, monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from declarations import tasks
+
+    queued = []
+    monkeypatch.setattr(tasks.check_csv_upload, "delay", lambda pk: queued.append(("check", pk)))
+    monkeypatch.setattr(tasks.import_csv_upload, "delay", lambda pk: queued.append(("import", pk)))
+    old = timezone.now() - timedelta(hours=1)
+    stuck = CsvUpload.objects.create(organisation=organisation, created_at=old)
+    importing = CsvUpload.objects.create(
+        organisation=organisation, created_at=old, state=CsvUpload.State.IMPORTING
+    )
+    CsvUpload.objects.create(organisation=organisation)  # recent: still being worked on
+    CsvUpload.objects.create(organisation=organisation, created_at=old, state="imported")
+    assert tasks.sweep_csv_uploads() == 2
+    assert sorted(queued) == [("check", stuck.pk), ("import", importing.pk)]

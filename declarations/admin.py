@@ -1,0 +1,54 @@
+"""Declarations in the admin site: to look at, not to change. Every change goes through the
+services (the filing pages, the API, officer review), which keep the history and the rules."""
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+from simple_history.admin import SimpleHistoryAdmin
+
+from declarations.models import ApiKey, CsvUpload, Declaration, Line, StatusChange
+
+
+class ReadOnly:
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class LineInline(ReadOnly, admin.TabularInline):  # type: ignore[type-arg]
+    model = Line
+    extra = 0
+    fields = ["number", "description", "hs_code", "quantity", "unit", "value", "origin_country"]
+
+
+class StatusChangeInline(ReadOnly, admin.TabularInline):  # type: ignore[type-arg]
+    model = StatusChange
+    extra = 0
+    fields = ["at", "from_status", "to_status", "by", "by_key", "version", "note"]
+
+
+@admin.register(Declaration)
+class DeclarationAdmin(ReadOnly, SimpleHistoryAdmin):  # type: ignore[misc]
+    list_display = ["system_reference", "reference", "organisation", "status", "lane", "created_at"]
+    list_filter = ["status", "lane", "transport_mode"]
+    search_fields = ["system_reference", "reference", "transport_document", "consignee_name"]
+    inlines = [LineInline, StatusChangeInline]
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(ReadOnly, SimpleHistoryAdmin):  # type: ignore[misc]
+    list_display = ["name", "prefix", "organisation", "created_at", "last_used_at", "revoked_at"]
+    exclude = ["secret_hash"]
+
+
+@admin.register(CsvUpload)
+class CsvUploadAdmin(ReadOnly, SimpleHistoryAdmin):  # type: ignore[misc]
+    list_display = ["original_name", "organisation", "state", "total_rows", "created_at"]
+    list_filter = ["state"]
+    exclude = ["errors"]
