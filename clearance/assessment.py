@@ -394,10 +394,9 @@ def assess(
         for prefix in rules.excluded_hs_prefixes:
             if line.hs_code.startswith(prefix):
                 excluded_lines.add(index)
-                if any(
-                    r.code == "excluded_goods" and f"HS {prefix})" in r.message for r in reasons
-                ):
+                if prefix in named:
                     break  # said once per kind of goods, however many lines carry them
+                named.add(prefix)
                 label = goods_label(prefix) if hs_description(prefix) else line.description
                 block(
                     "excluded_goods",
