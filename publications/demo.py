@@ -5,7 +5,9 @@ is safe to run again. The demo seeding command calls it.
 """
 
 import hashlib
+from collections.abc import Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -521,3 +523,9 @@ def _past_comment(
     )
     _by(comment, editor).save()
     return comment
+
+
+def seed_demo(people: Mapping[str, Any]) -> str:
+    """Called by ``manage.py seed_demo`` with the demo organisations and staff by role."""
+    created = seed(editor=people.get("editor"))
+    return f"{created} texts created"

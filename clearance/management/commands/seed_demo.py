@@ -1,7 +1,9 @@
 """Load demo accounts: one per role, with their organisations. Safe to run again."""
 
+from importlib import import_module
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
@@ -39,22 +41,27 @@ class Command(BaseCommand):
         if not settings.DEBUG and not allow_production:
             raise CommandError("seed_demo refuses to run with DEBUG off; pass --allow-production")
         lines = []
+        people: dict[str, Any] = {}
         with transaction.atomic():
             for email, org_name, kind in DEMO_ORGANISATIONS:
                 user = self._user(email, password)
                 organisation = Organisation.objects.filter(name=org_name).first()
                 if organisation is None:
-                    services.organisation_create(name=org_name, kind=kind, owner=user, by=None)
+                    organisation = services.organisation_create(
+                        name=org_name, kind=kind, owner=user, by=None
+                    )
                 else:
                     Membership.objects.get_or_create(
                         user=user,
                         organisation=organisation,
                         defaults={"role": Membership.Role.OWNER},
                     )
+                people[kind] = organisation
                 lines.append(f"  {kind:<13} {email:<26} {password}")
             for email, role in DEMO_STAFF:
                 user = self._user(email, password)
                 services.user_set_roles(user=user, roles=[role], by=None)
+                people[role] = user
                 TOTPDevice.objects.get_or_create(
                     user=user, name="Demo authenticator", defaults={"confirmed": True}
                 )
@@ -68,6 +75,19 @@ class Command(BaseCommand):
         from clearance import regimes
 
         self.stdout.write("Low-value mode: " + regimes.load_demo() + ".")
+        # Each app may add demo data through ``<app>/demo.py: seed_demo(people) -> str``;
+        # found by name so that the core imports no other app.
+        for config in apps.get_app_configs():
+            module_name = f"{config.name}.demo"
+            try:
+                module = import_module(module_name)
+            except ModuleNotFoundError as error:
+                if error.name == module_name:
+                    continue
+                raise
+            seed = getattr(module, "seed_demo", None)
+            if seed is not None:
+                self.stdout.write(f"{config.verbose_name}: {seed(people)}.")
 
     def _user(self, email: str, password: str) -> User:
         user = User.objects.filter(email=email).first()
