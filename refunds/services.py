@@ -492,7 +492,8 @@ def refund_request(
                 code="not_refundable",
             )
         places = currency_decimals(currency)
-        if places is not None and -amount.as_tuple().exponent > places:  # type: ignore[operator]
+        minor = Decimal(1).scaleb(-places)
+        if amount != amount.quantize(minor):
             raise ServiceError(
                 _("%(currency)s amounts have at most %(places)d decimals.")
                 % {"currency": currency, "places": places},
@@ -516,6 +517,7 @@ def refund_request(
                     % {"days": settings.REFUND_RETURN_PERIOD_DAYS},
                     code="too_late",
                 )
+        amount = amount.quantize(minor)
         refundable = amount_refundable(locked)
         if amount > refundable:
             raise ServiceError(
