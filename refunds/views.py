@@ -98,6 +98,13 @@ def payment_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+def payment_status(request: HttpRequest, pk: int) -> HttpResponse:
+    """The live part of the payment page, polled until the receipt is ready."""
+    payment = access.payment_for_user(_user(request), pk)
+    return render(request, "refunds/_payment_status.html", {"payment": payment})
+
+
+@login_required
 def payment_receipt(request: HttpRequest, pk: int) -> FileResponse:
     payment = access.payment_for_user(_user(request), pk)
     return _pdf(payment.receipt, f"receipt-{payment.reference}.pdf")
@@ -159,6 +166,13 @@ def refund_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request, "refunds/refund_detail.html", {"refund": refund, "timeline": _timeline(refund)}
     )
+
+
+@login_required
+def refund_status(request: HttpRequest, pk: int) -> HttpResponse:
+    """The live part of the refund page, polled while the refund moves."""
+    refund = access.refund_for_user(_user(request), pk)
+    return render(request, "refunds/_refund_status.html", {"refund": refund})
 
 
 @login_required

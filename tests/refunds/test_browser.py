@@ -9,7 +9,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from declarations.models import Declaration, Status
 from refunds.models import Refund
-from tests.conftest import assert_accessible, wait_for
+from tests.conftest import assert_accessible
 from tests.factories import PASSWORD, OrganisationFactory, current_totp, staff_user
 from tests.refunds.helpers import due_declaration
 
@@ -79,13 +79,13 @@ def test_a_seller_pays_asks_a_refund_an_officer_approves_and_the_seller_gets_the
     expect(staff).to_have_url(re.compile("/staff/refunds/$"))
     staff.close()
 
-    # The worker pays it out and renders the receipt; the seller sees both.
-    wait_for(lambda: Refund.objects.filter(pk=refund.pk).exclude(receipt="").exists())
-    page.reload()
-    expect(page.locator("[data-refund-status]")).to_have_text("Paid")
+    # The worker pays it out and renders the receipt; the open page shows both as they happen.
+    expect(page.locator("[data-refund-status]")).to_have_text("Paid", timeout=30_000)
+    receipt = page.get_by_role("link", name="Download the refund receipt (PDF)")
+    expect(receipt).to_be_visible(timeout=30_000)
     assert_accessible(page)
     with page.expect_download() as download:
-        page.get_by_role("link", name="Download the refund receipt (PDF)").click()
+        receipt.click()
     path = download.value.path()
     assert path is not None
     with open(path, "rb") as pdf:

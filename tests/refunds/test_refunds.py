@@ -227,3 +227,32 @@ def test_another_seller_gets_404_for_a_refund_and_its_evidence(client, paid, act
     assert client.get(f"/refunds/{refund.pk}/").status_code == 404
     assert client.get(f"/refunds/evidence/{refund.evidence.get().pk}/").status_code == 404
     assert client.get(f"/refunds/new/{paid.pk}/").status_code == 404
+
+
+def test_the_sweeper_pays_out_an_approved_refund_a_lost_message_left_behind(
+    paid, actor, monkeypatch
+):
+    from refunds import tasks
+
+    refund = ask(paid, actor)
+    Refund.objects.filter(pk=refund.pk).update(
+        decided_at=refund.decided_at - datetime.timedelta(minutes=10)
+    )
+    monkeypatch.setattr(tasks.pay_out_refund, "delay", tasks.pay_out_refund)
+    monkeypatch.setattr(tasks.render_refund_receipt, "delay", lambda pk: None)
+
+    tasks.sweep()
+
+    assert Refund.objects.get(pk=refund.pk).status == "paid"
+    assert SandboxPayout.objects.count() == 1
+
+
+def test_the_live_status_of_a_refund_is_shown_only_to_its_seller(client, paid, actor, owner):
+    from tests.factories import OrganisationFactory
+
+    refund = ask(paid, actor)
+    client.force_login(owner)
+    assert b"Approved" in client.get(f"/refunds/{refund.pk}/status/").content
+
+    client.force_login(OrganisationFactory().owner)
+    assert client.get(f"/refunds/{refund.pk}/status/").status_code == 404

@@ -112,3 +112,13 @@ def test_the_statement_pdf_and_receipt_are_rendered_by_the_worker_tasks(client, 
 
 def test_an_organisation_without_an_account_gets_no_deferral(organisation):
     assert not services.deferral_applies(organisation)
+
+
+def test_the_monthly_task_issues_the_statements_of_the_month_that_ended(platform):
+    release_month(platform, ["1000", "2000"])
+
+    with time_machine.travel("2026-04-01 02:00 +0900", tick=False):
+        issued = tasks.issue_monthly_statements()
+
+    assert issued == 1
+    assert platform.statements.get().period == datetime.date(2026, 3, 1)
