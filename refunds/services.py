@@ -177,8 +177,10 @@ def callback_receive(*, headers: Mapping[str, str], raw_body: bytes) -> str:
     """Verify a provider callback, store it once by its event id, and settle at most once.
 
     Returns what happened: ``settled``, ``failed``, ``duplicate``, ``ignored`` (an event that
-    arrives after the payment already moved on, e.g. a failure after success),
-    ``amount_mismatch`` or ``unknown_payment``. Raises ``CallbackRefused`` for a callback that
+    arrives after the payment already moved on, e.g. a failure after success), ``late_success``
+    (a success after a failure, when another payment of the same thing was opened since),
+    ``amount_mismatch`` or ``unknown_payment``. A success after a failure settles the payment
+    when nothing else paid for the same thing. Raises ``CallbackRefused`` for a callback that
     is not authentic or not fresh; nothing is stored then.
     """
     provider = get_provider()
@@ -207,7 +209,20 @@ def callback_receive(*, headers: Mapping[str, str], raw_body: bytes) -> str:
 
 
 def _apply(payment: Payment, event: CallbackEvent) -> str:
-    if payment.status != Payment.Status.PENDING:
+    if payment.status == Payment.Status.FAILED and event.kind == "payment.succeeded":
+        # Out of order: the money was taken after all. Settle it unless another payment of
+        # the same thing has been opened since (then the money is a duplicate payment, which
+        # the payer claims back as a refund).
+        target = (
+            {"declaration_id": payment.declaration_id}
+            if payment.declaration_id is not None
+            else {"statement_id": payment.statement_id}
+        )
+        if Payment.objects.filter(
+            **target, status__in=[Payment.Status.PENDING, Payment.Status.SETTLED]
+        ).exists():
+            return "late_success"
+    elif payment.status != Payment.Status.PENDING:
         return "ignored"
     if event.kind == "payment.failed":
         payment.status = Payment.Status.FAILED

@@ -124,3 +124,23 @@ def test_starting_a_payment_twice_reuses_the_open_one(payment, actor):
 
     assert again.pk == payment.pk
     assert url.startswith("/sandbox-gateway/checkout/?token=")
+
+
+def test_a_success_arriving_after_a_failure_still_settles_the_payment(client, payment):
+    post_callback(client, *callback(payment.reference, "30000", "KRW", kind="payment.failed"))
+
+    late = post_callback(client, *callback(payment.reference, "30000", "KRW"))
+
+    assert late.content == b"settled"
+    assert settled_effects(payment) == ("settled", Status.RELEASED, 1)
+
+
+def test_a_late_success_does_not_settle_beside_a_newer_payment(client, payment, actor):
+    post_callback(client, *callback(payment.reference, "30000", "KRW", kind="payment.failed"))
+    newer, _url = services.payment_start(declaration=payment.declaration, actor=actor)
+
+    late = post_callback(client, *callback(payment.reference, "30000", "KRW"))
+
+    assert late.content == b"late_success"
+    assert settled_effects(payment) == ("failed", Status.AWAITING_PAYMENT, 0)
+    assert Payment.objects.get(pk=newer.pk).status == "pending"
