@@ -119,9 +119,8 @@ def statement_document(request: HttpRequest, pk: int) -> FileResponse:
 @csrf_exempt  # a server-to-server callback, authenticated by its HMAC signature, not a session
 @require_POST
 def payment_webhook(request: HttpRequest) -> HttpResponse:
-    headers = {key: value for key, value in request.headers.items()}
     try:
-        outcome = services.callback_receive(headers=headers, raw_body=request.body)
+        outcome = services.callback_receive(headers=request.headers, raw_body=request.body)
     except CallbackRefused as refused:
         return HttpResponse(str(refused), status=400, content_type="text/plain")
     return HttpResponse(outcome, content_type="text/plain")
