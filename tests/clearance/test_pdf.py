@@ -1,18 +1,18 @@
+import copy
 import re
 import zlib
-
-from django.template import engines
 
 from clearance.pdf import render_pdf
 
 
 def test_a_pdf_renders_latin_and_korean_text(tmp_path, settings):
-    settings.TEMPLATES[0]["DIRS"] = [*settings.TEMPLATES[0]["DIRS"], tmp_path]
     (tmp_path / "sample.html").write_text(
         '{% extends "pdf/base.html" %}{% block content %}<h1>Release notice</h1>'
         "<p>{{ consignee }}</p>{% endblock %}"
     )
-    engines._engines = {}  # pick up the extra template folder
+    templates = copy.deepcopy(settings.TEMPLATES)
+    templates[0]["DIRS"] = [*templates[0]["DIRS"], tmp_path]
+    settings.TEMPLATES = templates  # assigning (not mutating) resets the template engines
     pdf = render_pdf("sample.html", {"consignee": "김민수"}, language="ko")
     assert pdf.startswith(b"%PDF-")
     # The Korean name is drawn with a CJK font embedded in the file, not as missing glyphs.
