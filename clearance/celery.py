@@ -19,6 +19,14 @@ app.conf.beat_schedule = {
         "task": "clearance.sweep_notification_outbox",
         "schedule": 60.0,
     },
+    "sweep-clearance": {
+        "task": "clearance.sweep_clearance",
+        "schedule": 60.0,
+    },
+    "sweep-csv-uploads": {
+        "task": "declarations.sweep_csv_uploads",
+        "schedule": 120.0,
+    },
     "advance-consultations": {
         "task": "publications.advance_consultations",
         "schedule": 60.0,

@@ -1,6 +1,7 @@
 """Demo declarations: one organisation's filings in every status, made through the services
 so each has its lines, versions, assessment, history and timeline."""
 
+from collections.abc import Mapping
 from typing import Any
 
 from clearance.models import Organisation
@@ -98,3 +99,9 @@ def seed(organisation: Organisation) -> list[Declaration]:
             )
         made.append(declaration)
     return made
+
+
+def seed_demo(people: Mapping[str, Any]) -> str:
+    """Called by ``manage.py seed_demo`` with the demo organisations and staff by role."""
+    made = [d for kind in ("seller", "platform") if kind in people for d in seed(people[kind])]
+    return f"{len(made)} declarations created"
