@@ -3,8 +3,9 @@
 Each service owns its transaction, writes the ledger rows and history rows of what it does in
 that transaction, and sends side effects (notifications, payouts, PDFs) after commit.
 
-Locks are taken in one order: the declaration (``declarations.services.lock``), then the
-payment or refund row. Money rounding happens once, when an amount enters the portal: a
+Locks: a refund request locks its declaration (``declarations.services.lock``); a callback
+locks its payment, then the declaration it releases; a payout locks its refund. Nothing locks a
+payment while holding a declaration, so these orders cannot deadlock. Money rounding happens once, when an amount enters the portal: a
 declaration's due amount is already rounded by the assessment to the currency's minor unit, and
 a refund's requested amount must have no more decimals than its currency has.
 
