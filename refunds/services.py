@@ -5,9 +5,11 @@ that transaction, and sends side effects (notifications, payouts, PDFs) after co
 
 Locks: a refund request locks its declaration (``declarations.services.lock``); a callback
 locks its payment, then the declaration it releases; a payout locks its refund. Nothing locks a
-payment while holding a declaration, so these orders cannot deadlock. Money rounding happens once, when an amount enters the portal: a
-declaration's due amount is already rounded by the assessment to the currency's minor unit, and
-a refund's requested amount must have no more decimals than its currency has.
+payment while holding a declaration, so these orders cannot deadlock.
+
+Money is rounded once, when an amount enters the portal: a declaration's due amount is already
+rounded by the assessment to the currency's minor unit, and a refund's requested amount must
+have no more decimals than its currency has.
 
 The risk pipeline calls ``deferral_applies(organisation)`` for a green declaration with
 something due: when true it calls ``deferred_release(declaration=..., actor=...)`` (released at
@@ -391,15 +393,32 @@ def statements_mark_overdue(*, today: datetime.date) -> int:
         ):
             statement.status = Statement.Status.OVERDUE
             _by(statement, None).save(update_fields=["status"])
-        late = Statement.objects.filter(
-            status=Statement.Status.OVERDUE, due_on__lt=today - grace
-        ).values_list("organisation_id", flat=True)
-        for account in DeferredAccount.objects.select_for_update().filter(
-            organisation_id__in=list(late), suspended_at__isnull=True
+        late = {
+            statement.organisation_id: statement
+            for statement in Statement.objects.filter(
+                status=Statement.Status.OVERDUE, due_on__lt=today - grace
+            ).order_by("-due_on")
+        }
+        for account in (
+            DeferredAccount.objects.select_for_update()
+            .filter(organisation_id__in=list(late), suspended_at__isnull=True)
+            .select_related("organisation")
         ):
             account.suspended_at = timezone.now()
             account.suspended_reason = "overdue_statement"
             _by(account, None).save()
+            statement = late[account.organisation_id]
+            notify(
+                event="deferral_suspended",
+                organisation=account.organisation,
+                context={
+                    "period": statement.period.strftime("%Y-%m"),
+                    "total": str(statement.total),
+                    "currency": statement.currency,
+                    "due_on": statement.due_on.isoformat(),
+                },
+                url="/payments/",
+            )
             suspended += 1
     return suspended
 

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 import time_machine
 
+from clearance.models import Notification
 from clearance.services import ServiceError
 from declarations.models import Status
 from declarations.services import Actor
@@ -85,6 +86,8 @@ def test_an_overdue_statement_suspends_deferral_until_it_is_paid(client, platfor
 
     services.statements_mark_overdue(today=statement.due_on + datetime.timedelta(days=11))
     assert not services.deferral_applies(platform)
+    told = Notification.objects.get(recipient=platform.owner, event="deferral_suspended")
+    assert "is suspended" in told.body
     with pytest.raises(ServiceError):
         services.deferred_release(
             declaration=due_declaration(platform, status=Status.SUBMITTED), actor=Actor()
