@@ -1,6 +1,7 @@
 """Accounts, organisations, roles and notifications: the clearance core's people."""
 
 import datetime
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from django.conf import settings
@@ -508,3 +509,280 @@ class ExchangeRate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date} 1 {self.base} = {self.rate} {self.currency}"
+
+
+# --- Risk scoring and officer review --------------------------------------------------------
+
+
+class RuleKind(models.TextChoices):
+    HS_PREFIX = "hs_prefix", _("HS code starts with")
+    ORIGIN = "origin", _("Origin or route")
+    WATCH_LIST = "watch_list", _("Party on a watch list")
+    NEW_FILER = "new_filer", _("New filer")
+    UNDERVALUATION = "undervaluation", _("Value below the reference price")
+    NEAR_THRESHOLD = "near_threshold", _("Value just under the threshold")
+    SPLIT_SHIPMENT = "split_shipment", _("Split shipments")
+    DESCRIPTION = "description", _("Vague or mismatched description")
+    WEIGHT_VALUE = "weight_value", _("Weight and value do not fit")
+    OTHER_AGENCY = "other_agency", _("Goods another agency must see")
+
+
+class RiskLane(models.TextChoices):
+    GREEN = "green", _("Green")
+    YELLOW = "yellow", _("Yellow")
+    RED = "red", _("Red")
+
+
+class RiskRuleQuerySet(models.QuerySet["RiskRule"]):
+    def in_force(self, on: "datetime.date") -> "RiskRuleQuerySet":
+        return self.filter(enabled=True, effective_from__lte=on).filter(
+            models.Q(effective_to__isnull=True) | models.Q(effective_to__gte=on)
+        )
+
+
+class RiskRule(models.Model):
+    """One rule of the risk engine: what it looks for (``kind`` and ``params``), its points,
+    and the reason an officer reads when it hits.
+
+    ``params`` is checked by ``clearance.risk.validate_params`` for the rule's kind; the reason
+    template may name ``{value}``, ``{limit}`` and ``{detail}``, filled in by the rule.
+    """
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=RuleKind.choices)
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
+    points = models.PositiveSmallIntegerField(_("points"))
+    enabled = models.BooleanField(_("enabled"), default=True)
+    effective_from = models.DateField(_("effective from"))
+    effective_to = models.DateField(_("effective to"), null=True, blank=True)
+    reason_template = models.CharField(_("reason"), max_length=300)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    history = HistoricalRecords()
+    objects = RiskRuleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["kind", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(effective_to__isnull=True)
+                | models.Q(effective_to__gte=models.F("effective_from")),
+                name="risk_rule_dates_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RiskSettings(models.Model):
+    """The lane thresholds and the random share: one row (pk 1), kept with its history."""
+
+    yellow_from = models.PositiveSmallIntegerField(
+        _("yellow from (points)"), default=30, help_text=_("A score this high or more is yellow.")
+    )
+    red_from = models.PositiveSmallIntegerField(
+        _("red from (points)"), default=70, help_text=_("A score this high or more is red.")
+    )
+    random_share = models.DecimalField(
+        _("random share"),
+        max_digits=5,
+        decimal_places=4,
+        default=Decimal("0.0200"),
+        help_text=_("The share of otherwise green declarations sent to a document check."),
+    )
+    review_hours = models.PositiveSmallIntegerField(
+        _("review time (hours)"),
+        default=24,
+        help_text=_("A case is due this many hours after submission."),
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(red_from__gt=models.F("yellow_from")),
+                name="risk_settings_red_above_yellow",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(random_share__gte=0) & models.Q(random_share__lte=1),
+                name="risk_settings_share_fraction",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"yellow {self.yellow_from}, red {self.red_from}"
+
+    @classmethod
+    def current(cls) -> "RiskSettings":
+        found, _created = cls.objects.get_or_create(pk=1)
+        return found
+
+
+class ReferencePrice(models.Model):
+    """The median value per kilogram and per unit of an HS subheading in ``currency``, from
+    enough earlier declarations (``samples``) to be trusted."""
+
+    hs6 = models.CharField(max_length=6, unique=True)
+    per_kg = models.DecimalField(max_digits=18, decimal_places=4, null=True, blank=True)
+    per_unit = models.DecimalField(max_digits=18, decimal_places=4, null=True, blank=True)
+    currency = models.CharField(max_length=3)
+    samples = models.PositiveIntegerField()
+    source = models.CharField(max_length=20)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.hs6
+
+
+class RiskScore(models.Model):
+    """The score of one version of a declaration, with its hits. Never shown to filers.
+
+    ``hits`` is a list of ``{"rule", "kind", "points", "reason"}``; the unique constraint on
+    (declaration, version) is what makes scoring the same version twice a no-op.
+    """
+
+    declaration = models.ForeignKey(
+        "declarations.Declaration", on_delete=models.CASCADE, related_name="risk_scores"
+    )
+    version = models.PositiveIntegerField()
+    points = models.PositiveIntegerField()
+    lane = models.CharField(max_length=10, choices=RiskLane.choices)
+    random_selected = models.BooleanField(default=False)
+    refer = models.BooleanField(default=False)
+    hits = models.JSONField(default=list)
+    scored_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["declaration", "version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["declaration", "version"], name="risk_score_version_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.declaration_id} v{self.version}: {self.points} {self.lane}"
+
+
+class Queue(models.TextChoices):
+    DOCUMENT_CHECK = "document_check", _("Document check")
+    INSPECTION = "inspection", _("Inspection")
+
+
+class ReviewCaseQuerySet(models.QuerySet["ReviewCase"]):
+    def open(self) -> "ReviewCaseQuerySet":
+        return self.filter(closed_at__isnull=True)
+
+
+class ReviewCase(models.Model):
+    """A declaration in an officer queue: who holds it, and by when it must be decided."""
+
+    declaration = models.OneToOneField(
+        "declarations.Declaration", on_delete=models.CASCADE, related_name="review_case"
+    )
+    queue = models.CharField(_("queue"), max_length=20, choices=Queue.choices)
+    points = models.PositiveIntegerField(_("score"))
+    opened_at = models.DateTimeField(_("opened at"), default=timezone.now)
+    due_at = models.DateTimeField(_("due at"))
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+
+    history = HistoricalRecords()
+    objects = ReviewCaseQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-points", "opened_at"]
+        indexes = [models.Index(fields=["queue", "closed_at", "points"])]
+
+    def __str__(self) -> str:
+        return f"{self.queue} {self.declaration_id}"
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.closed_at is None and timezone.now() > self.due_at
+
+
+class Decision(models.Model):
+    """An officer's decision on a case: who, when, what and why. Only a supervisor reverses."""
+
+    class Action(models.TextChoices):
+        RELEASE = "release", _("Release")
+        REJECT = "reject", _("Reject")
+        SEIZE = "seize", _("Seize")
+        REFER = "refer", _("Refer to another agency")
+        REQUEST_INFO = "request_info", _("Request information")
+        INSPECTION = "inspection", _("Inspection result")
+        REVERSAL = "reversal", _("Reversal")
+
+    declaration = models.ForeignKey(
+        "declarations.Declaration", on_delete=models.CASCADE, related_name="decisions"
+    )
+    action = models.CharField(_("action"), max_length=20, choices=Action.choices)
+    reason = models.TextField(_("reason"), blank=True)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+    reverses = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by"
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["declaration", "at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.declaration_id} {self.action}"
+
+
+class InfoRequest(models.Model):
+    """A question an officer asks the filer, with a due date, and the filer's answer."""
+
+    declaration = models.ForeignKey(
+        "declarations.Declaration", on_delete=models.CASCADE, related_name="info_requests"
+    )
+    question = models.TextField(_("question"))
+    due_on = models.DateField(_("answer by"))
+    asked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    asked_at = models.DateTimeField(default=timezone.now)
+    answer = models.TextField(_("answer"), blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["declaration", "asked_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["declaration"],
+                condition=models.Q(answered_at__isnull=True),
+                name="info_request_one_open",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.declaration_id}: {self.question[:40]}"
+
+
+class ReleaseNotice(models.Model):
+    """The release notice of a released declaration; ``code`` is what /verify/CODE checks."""
+
+    declaration = models.OneToOneField(
+        "declarations.Declaration", on_delete=models.CASCADE, related_name="release_notice"
+    )
+    code = models.CharField(max_length=16, unique=True)
+    file = models.FileField(upload_to="release-notices/%Y/%m/", blank=True)
+    issued_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.code

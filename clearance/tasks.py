@@ -7,6 +7,7 @@ from celery import shared_task
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import EmailMultiAlternatives
+from django.db import InterfaceError, OperationalError
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -107,4 +108,47 @@ def sweep_notification_outbox() -> int:
     )
     for pk in ids:
         send_notification_email.delay(pk)
+    return len(ids)
+
+
+# --- Risk scoring and release notices --------------------------------------------------------
+
+UNSCORED_AFTER = timedelta(minutes=3)
+
+
+@shared_task(
+    name="clearance.score_declarations",
+    time_limit=300,
+    soft_time_limit=280,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    max_retries=5,
+)
+def score_declarations(ids: list[int]) -> int:
+    """Score a set of submitted declarations. Safe to run twice: a version is scored once,
+    and a declaration that has moved on is left alone. A lost database connection (a
+    transient error) rolls the whole set back, so retrying it cannot duplicate anything."""
+    from clearance import risk
+
+    return risk.score_declarations(ids)
+
+
+@shared_task(name="clearance.render_release_notice", time_limit=120)
+def render_release_notice(declaration_id: int) -> None:
+    from clearance import release_notices
+
+    release_notices.render(declaration_id)
+
+
+@shared_task(name="clearance.sweep_clearance", time_limit=120)
+def sweep_clearance() -> int:
+    """Work a lost message or a dead worker left behind: declarations submitted minutes ago and
+    still unscored are queued again; release notices asked for are rendered."""
+    from clearance import release_notices, risk
+
+    ids = risk.unscored(UNSCORED_AFTER)
+    for start in range(0, len(ids), 500):
+        score_declarations.delay(ids[start : start + 500])
+    for pk in release_notices.missing():
+        render_release_notice.delay(pk)
     return len(ids)

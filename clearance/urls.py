@@ -6,7 +6,7 @@ from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 from django_otp.admin import OTPAdminSite
 
-from clearance import estimator, views
+from clearance import estimator, review_views, views
 from clearance.forms import QueuedPasswordResetForm, SignInForm
 from publications import api_urls as publications_api
 from publications import feeds as publications_feeds
@@ -61,6 +61,32 @@ urlpatterns = [
     path("feeds/consultations/", publications_feeds.ConsultationsFeed(), name="consultations_feed"),
     path("api/v1/publications/", include(publications_api.publications)),
     path("api/v1/consultations/", include(publications_api.consultations)),
+    path("staff/review/", review_views.queue, name="review_queue"),
+    path("staff/review/<int:pk>/", review_views.case, name="review_case"),
+    path("staff/review/<int:pk>/claim/", review_views.case_claim, name="review_claim"),
+    path("staff/review/<int:pk>/unclaim/", review_views.case_unclaim, name="review_unclaim"),
+    path("staff/review/<int:pk>/ask/", review_views.case_request_info, name="review_ask"),
+    path(
+        "staff/review/<int:pk>/inspection/", review_views.case_inspection, name="review_inspection"
+    ),
+    path("staff/review/<int:pk>/<str:action>/", review_views.case_decide, name="review_decide"),
+    path(
+        "staff/decisions/<int:pk>/reverse/",
+        review_views.decision_reverse,
+        name="review_reverse",
+    ),
+    path("declarations/<int:pk>/information/", review_views.info_answer, name="info_answer"),
+    path(
+        "declarations/<int:pk>/release-notice.pdf",
+        review_views.release_notice,
+        name="release_notice",
+    ),
+    path("verify/<str:code>", review_views.verify, name="verify_release"),
+    path(
+        "api/v1/declarations/<int:pk>/information/",
+        review_views.InfoRequestApiView.as_view(),
+        name="api-declaration-information",
+    ),
     path("declarations/", include("declarations.urls")),
     path("", include("refunds.urls")),
     path("api/v1/", include("refunds.api_urls")),

@@ -65,8 +65,9 @@ TRANSITIONS: dict[str, frozenset[str]] = {
         {S.SUBMITTED, S.UNDER_REVIEW, S.RELEASED, S.REJECTED, S.SEIZED, S.CANCELLED}
     ),
     S.RELEASED: frozenset(),
-    S.REJECTED: frozenset(),
-    S.SEIZED: frozenset(),
+    # Only a supervisor's reversal of the decision moves these back, to review again.
+    S.REJECTED: frozenset({S.UNDER_REVIEW}),
+    S.SEIZED: frozenset({S.UNDER_REVIEW}),
     S.CANCELLED: frozenset(),
 }
 

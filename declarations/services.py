@@ -7,14 +7,15 @@ every status move as a ``StatusChange``. Many declarations are written in sets (
 """
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Model, Q
+from django.db.models import F, Model, Q, QuerySet
 from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -321,6 +322,8 @@ def declarations_create(
         Line.objects.bulk_create([line for _d, lines in pairs for line in lines], batch_size=3000)
         StatusChange.objects.bulk_create(changes, batch_size=3000)
         DeclarationVersion.objects.bulk_create(versions, batch_size=1000)
+        if submit:
+            queue_scoring([d.pk for d in declarations])
     for declaration, (index, _cleaned) in zip(declarations, accepted, strict=True):
         outcomes[index].declaration = declaration
     return outcomes
@@ -448,6 +451,47 @@ def declaration_transition(
         actor.stamp(locked).save()
         _change(locked, previous, to, actor, now, note).save()
     return locked
+
+
+def lock_many(ids: Iterable[int]) -> "QuerySet[Declaration]":
+    """Lock many declaration rows, always in pk order so two writers cannot deadlock."""
+    return Declaration.objects.select_for_update(of=("self",)).filter(pk__in=ids).order_by("pk")
+
+
+def declarations_move(
+    *, moves: Sequence[tuple[Declaration, str, str | None]], actor: Actor, at: Any, note: str = ""
+) -> None:
+    """``declaration_transition`` for many declarations the caller has locked (``lock_many``),
+    each to its own status and lane: the same guard, a history row and a status change each,
+    written in sets (one UPDATE per target status and lane, not one per row)."""
+    for declaration, to, _lane in moves:
+        check_transition(declaration.status, to)
+    changes = []
+    groups: dict[tuple[str, str | None], list[int]] = {}
+    for declaration, to, lane in moves:
+        changes.append(_change(declaration, declaration.status, to, actor, at, note))
+        declaration.status = to
+        declaration.updated_at = at
+        if lane is not None:
+            declaration.lane = lane
+        if to == Status.RELEASED:
+            declaration.released_at = at
+        groups.setdefault((to, lane), []).append(declaration.pk)
+    for (to, lane), ids in groups.items():
+        values: dict[str, Any] = {"status": to, "updated_at": at}
+        if lane is not None:
+            values["lane"] = lane
+        if to == Status.RELEASED:
+            values["released_at"] = at
+        Declaration.objects.filter(pk__in=ids).update(**values)
+    Declaration.history.bulk_history_create(
+        [d for d, _to, _lane in moves],
+        update=True,
+        default_user=actor.user,
+        default_date=at,
+        custom_historical_attrs=actor.history(),
+    )
+    StatusChange.objects.bulk_create(changes, batch_size=3000)
 
 
 def declaration_copy(*, source: Declaration, actor: Actor) -> Declaration:
@@ -607,9 +651,9 @@ def _freeze(
     ``submitted``; the caller saves them, with the declarations, in its transaction.
 
     The version's assessment is stored once and never recomputed: re-reading it later gives
-    the answer the filer saw. Submitted declarations stay ``submitted`` here; the clearance
-    pipeline (risk scoring, then release or review) is queued after commit by the task that
-    the risk-scoring work adds under the name ``clearance.score_declaration``.
+    the answer the filer saw. Submitted declarations stay ``submitted`` here; the caller
+    queues the clearance pipeline (risk scoring, then release or review) after commit with
+    ``queue_scoring``.
     """
     earlier = _earlier_parcels([d for d, _lines in pairs], now)
     today = timezone.localdate(now)
@@ -656,6 +700,22 @@ def _submit_one(
     _save_header(declaration, actor)
     DeclarationVersion.objects.bulk_create(versions)
     StatusChange.objects.bulk_create(changes)
+    queue_scoring([declaration.pk])
+
+
+SCORING_CHUNK = 500
+
+
+def queue_scoring(ids: Sequence[int]) -> None:
+    """After commit, send the submitted declarations to risk scoring, by task name: this app
+    knows nothing of risk. Big sets go in chunks so several workers share them."""
+    from celery import current_app
+
+    chunks = [list(ids[i : i + SCORING_CHUNK]) for i in range(0, len(ids), SCORING_CHUNK)]
+    for chunk in chunks:
+        transaction.on_commit(
+            partial(current_app.send_task, "clearance.score_declarations", args=[chunk])
+        )
 
 
 # --- Documents -----------------------------------------------------------------------------

@@ -5,6 +5,7 @@ whole run. Tests that need the worker must use committed data (``transactional_d
 ``live_server``), since the worker reads the test database over its own connection.
 """
 
+import contextlib
 import os
 import shutil
 import socket
@@ -197,6 +198,31 @@ def celery_worker(
     worker.start()
     yield worker
     worker.stop()
+
+
+def queue_busy(queue: str) -> bool:
+    """Messages of ``queue`` waiting, or delivered to a worker and not yet acknowledged."""
+    import json
+
+    import redis
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    if client.llen(queue):
+        return True
+    for payload in client.hvals("unacked"):
+        with contextlib.suppress(ValueError, IndexError):
+            if json.loads(payload)[2] == queue:
+                return True
+    return False
+
+
+@pytest.fixture(autouse=True)
+def drain_celery_queue(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After a test that ran the worker, wait for the work it queued (a submission queues risk
+    scoring) so that the worker does not write while the test database is being flushed."""
+    yield
+    if "celery_worker" in request.fixturenames:
+        wait_for(lambda: not queue_busy(celery_app.conf.task_default_queue), timeout=120)
 
 
 @pytest.fixture(scope="session", autouse=True)

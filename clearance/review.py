@@ -1,0 +1,329 @@
+"""Officer review: claiming cases, asking the filer for information, and deciding.
+
+Every decision is a ``Decision`` row (who, when, what, why) written in the same transaction as
+the declaration's move, which goes through the declarations services with the officer as
+actor. Only a supervisor reverses a decision. Side effects (the filer's notification, the
+release notice PDF) are queued after commit.
+"""
+
+import datetime
+import secrets
+from collections.abc import Iterable, Sequence
+from functools import partial
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from clearance.models import (
+    Decision,
+    InfoRequest,
+    Organisation,
+    ReleaseNotice,
+    ReviewCase,
+    Role,
+    User,
+)
+from clearance.services import ServiceError, _by, notify
+from declarations.models import Declaration, Status
+from declarations.services import Actor, declaration_transition, document_add, lock
+
+A = Decision.Action
+
+# --- Release notices ------------------------------------------------------------------------
+
+_CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O or 1/I to misread
+
+
+def new_code() -> str:
+    """A verification code like ``K7QW-3MZP-9XRT``: 60 random bits, easy to read aloud."""
+    raw = "".join(secrets.choice(_CODE_ALPHABET) for _i in range(12))
+    return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
+
+
+def normalise_code(text: str) -> str:
+    raw = "".join(c for c in text.upper() if c.isalnum())
+    return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}" if len(raw) == 12 else ""
+
+
+def issue_release_notices(declaration_ids: Iterable[int]) -> list[ReleaseNotice]:
+    """A release notice with a code of its own for each released declaration that has none.
+    The PDF is rendered later, by a worker."""
+    ids = list(declaration_ids)
+    have = set(
+        ReleaseNotice.objects.filter(declaration_id__in=ids).values_list(
+            "declaration_id", flat=True
+        )
+    )
+    notices = [ReleaseNotice(declaration_id=pk, code=new_code()) for pk in ids if pk not in have]
+    return ReleaseNotice.objects.bulk_create(notices, ignore_conflicts=True)
+
+
+def _queue_render(declaration_id: int) -> None:
+    from clearance import tasks
+
+    transaction.on_commit(partial(tasks.render_release_notice.delay, declaration_id))
+
+
+# --- Cases ----------------------------------------------------------------------------------
+
+
+def _lock_case(declaration_id: int) -> ReviewCase:
+    found = ReviewCase.objects.select_for_update().filter(declaration_id=declaration_id).first()
+    if found is None:
+        raise ServiceError(_("This declaration is not in a review queue."), code="no_case")
+    return found
+
+
+def case_claim(*, case: ReviewCase, by: User) -> ReviewCase:
+    """Take a case to work on it. A case someone else holds cannot be taken."""
+    with transaction.atomic():
+        lock(case.declaration_id)
+        locked = _lock_case(case.declaration_id)
+        if locked.closed_at is not None:
+            raise ServiceError(_("This case is closed."), code="closed")
+        if locked.claimed_by_id not in (None, by.pk):
+            raise ServiceError(_("Another officer holds this case."), code="claimed")
+        locked.claimed_by = by
+        locked.claimed_at = timezone.now()
+        _by(locked, by).save()
+    return locked
+
+
+def case_unclaim(*, case: ReviewCase, by: User) -> ReviewCase:
+    """Put a case back in its queue: its holder, or a supervisor, may."""
+    with transaction.atomic():
+        lock(case.declaration_id)
+        locked = _lock_case(case.declaration_id)
+        if locked.claimed_by_id != by.pk and not by.has_role(Role.SUPERVISOR):
+            raise ServiceError(_("Only the officer who holds this case can release it."))
+        locked.claimed_by = None
+        locked.claimed_at = None
+        _by(locked, by).save()
+    return locked
+
+
+def _holder_check(declaration: Declaration, by: User) -> ReviewCase:
+    case = _lock_case(declaration.pk)
+    if case.claimed_by_id != by.pk:
+        raise ServiceError(_("Claim the case before acting on it."), code="not_claimed")
+    return case
+
+
+def _decide(
+    declaration: Declaration, action: str, reason: str, by: User, reverses: Decision | None = None
+) -> Decision:
+    decision = Decision(
+        declaration=declaration, action=action, reason=reason, by=by, reverses=reverses
+    )
+    _by(decision, by).save()
+    return decision
+
+
+def _close(case: ReviewCase, by: User) -> None:
+    case.closed_at = timezone.now()
+    _by(case, by).save()
+
+
+def _filer_url(declaration: Declaration) -> str:
+    return f"/declarations/{declaration.pk}/"
+
+
+# --- Information requests -------------------------------------------------------------------
+
+
+def info_request(
+    *, declaration: Declaration, question: str, due_on: datetime.date, by: User
+) -> InfoRequest:
+    """Ask the filer a question; the filer's organisation is told, and the case waits."""
+    question = question.strip()
+    if not question:
+        raise ServiceError(_("Write the question for the filer."), field="question")
+    if due_on < timezone.localdate():
+        raise ServiceError(_("The answer cannot be due in the past."), field="due_on")
+    with transaction.atomic():
+        locked = lock(declaration.pk)
+        _holder_check(locked, by)
+        declaration_transition(declaration=locked, to=Status.INFO_REQUESTED, actor=Actor(user=by))
+        request = InfoRequest(declaration=locked, question=question, due_on=due_on, asked_by=by)
+        try:
+            with transaction.atomic():
+                _by(request, by).save()
+        except IntegrityError:
+            raise ServiceError(_("A question is already waiting for an answer.")) from None
+        _decide(locked, A.REQUEST_INFO, question, by)
+        notify(
+            event="information_requested",
+            organisation=Organisation.objects.get(pk=locked.organisation_id),
+            context={
+                "reference": locked.system_reference,
+                "your_reference": locked.reference,
+                "question": question,
+                "due_on": due_on.isoformat(),
+            },
+            url=f"/declarations/{locked.pk}/information/",
+        )
+    return request
+
+
+def open_request(declaration: Declaration) -> InfoRequest | None:
+    return declaration.info_requests.filter(answered_at__isnull=True).first()
+
+
+def info_answer(
+    *, declaration: Declaration, answer: str, documents: Sequence[tuple[str, Any]], actor: Actor
+) -> InfoRequest:
+    """The filer answers with text and documents (``(kind, upload)`` pairs); the case goes back
+    to its queue for any officer to pick up."""
+    answer = answer.strip()
+    if not answer:
+        raise ServiceError(_("Write your answer."), field="answer")
+    with transaction.atomic():
+        locked = lock(declaration.pk)
+        request = (
+            InfoRequest.objects.select_for_update()
+            .filter(declaration=locked, answered_at__isnull=True)
+            .first()
+        )
+        if request is None or locked.status != Status.INFO_REQUESTED:
+            raise ServiceError(_("No question is waiting for an answer."), code="no_request")
+        for kind, upload in documents:
+            document_add(declaration=locked, kind=kind, upload=upload, actor=actor)
+        request.answer = answer
+        request.answered_at = timezone.now()
+        request.answered_by = actor.user
+        actor.stamp(request).save()
+        declaration_transition(
+            declaration=locked, to=Status.UNDER_REVIEW, actor=actor, note=_("Answer sent")
+        )
+        case = ReviewCase.objects.select_for_update().filter(declaration=locked).first()
+        if case is not None:
+            case.claimed_by = None
+            case.claimed_at = None
+            actor.stamp(case).save()
+    return request
+
+
+# --- Decisions ------------------------------------------------------------------------------
+
+
+def decision_release(*, declaration: Declaration, by: User, reason: str = "") -> Decision:
+    with transaction.atomic():
+        locked = lock(declaration.pk)
+        case = _holder_check(locked, by)
+        declaration_transition(declaration=locked, to=Status.RELEASED, actor=Actor(user=by))
+        decision = _decide(locked, A.RELEASE, reason.strip(), by)
+        _close(case, by)
+        issue_release_notices([locked.pk])
+        _queue_render(locked.pk)
+        notify(
+            event="declaration_released",
+            organisation=Organisation.objects.get(pk=locked.organisation_id),
+            context={"reference": locked.system_reference, "your_reference": locked.reference},
+            url=_filer_url(locked),
+        )
+    return decision
+
+
+def _refuse(declaration: Declaration, by: User, reason: str, action: str, to: str) -> Decision:
+    reason = reason.strip()
+    if not reason:
+        raise ServiceError(_("Give the reason for this decision."), field="reason")
+    with transaction.atomic():
+        locked = lock(declaration.pk)
+        case = _holder_check(locked, by)
+        # The filer sees the status, not the officer's reason: it may name risk rules.
+        declaration_transition(declaration=locked, to=to, actor=Actor(user=by))
+        decision = _decide(locked, action, reason, by)
+        _close(case, by)
+        notify(
+            event="declaration_decided",
+            organisation=Organisation.objects.get(pk=locked.organisation_id),
+            context={
+                "reference": locked.system_reference,
+                "your_reference": locked.reference,
+                "status": str(Status(to).label),
+            },
+            url=_filer_url(locked),
+        )
+    return decision
+
+
+def decision_reject(*, declaration: Declaration, by: User, reason: str) -> Decision:
+    return _refuse(declaration, by, reason, A.REJECT, Status.REJECTED)
+
+
+def decision_seize(*, declaration: Declaration, by: User, reason: str) -> Decision:
+    return _refuse(declaration, by, reason, A.SEIZE, Status.SEIZED)
+
+
+def decision_refer(*, declaration: Declaration, by: User, agency: str) -> Decision:
+    """Send the goods to another agency; the case stays open until it answers."""
+    agency = agency.strip()
+    if not agency:
+        raise ServiceError(_("Name the agency."), field="reason")
+    with transaction.atomic():
+        locked = lock(declaration.pk)
+        _holder_check(locked, by)
+        return _decide(locked, A.REFER, agency, by)
+
+
+def decision_inspection(
+    *, declaration: Declaration, by: User, compliant: bool, note: str
+) -> Decision:
+    """Record what a physical inspection found. Compliant goods are released; a discrepancy
+    is recorded and the case stays open for the officer's decision."""
+    note = note.strip()
+    if not compliant and not note:
+        raise ServiceError(_("Describe the discrepancy."), field="note")
+    with transaction.atomic():
+        locked = lock(declaration.pk)
+        _holder_check(locked, by)
+        text = (_("Compliant.") + " " + note).strip() if compliant else note
+        decision = _decide(locked, A.INSPECTION, text, by)
+        if compliant:
+            decision_release(declaration=locked, by=by, reason=_("Inspection: compliant."))
+    return decision
+
+
+REVERSIBLE: dict[str, str | None] = {
+    A.REJECT: Status.REJECTED,
+    A.SEIZE: Status.SEIZED,
+    A.REFER: None,
+}
+
+
+def decision_reverse(*, decision: Decision, by: User, reason: str) -> Decision:
+    """A supervisor undoes a rejection, a seizure or a referral: the case is open again."""
+    if not by.has_role(Role.SUPERVISOR):
+        raise ServiceError(_("Only a supervisor can reverse a decision."), code="forbidden")
+    reason = reason.strip()
+    if not reason:
+        raise ServiceError(_("Give the reason for the reversal."), field="reason")
+    if decision.action not in REVERSIBLE:
+        raise ServiceError(_("This decision cannot be reversed."), code="irreversible")
+    with transaction.atomic():
+        locked = lock(decision.declaration_id)
+        if Decision.objects.filter(reverses=decision).exists():
+            raise ServiceError(_("This decision is already reversed."), code="reversed")
+        status = REVERSIBLE[decision.action]
+        if status is not None:
+            if locked.status != status:
+                raise ServiceError(_("The declaration has moved on since this decision."))
+            declaration_transition(declaration=locked, to=Status.UNDER_REVIEW, actor=Actor(user=by))
+            case = _lock_case(locked.pk)
+            case.closed_at = None
+            case.claimed_by = None
+            case.claimed_at = None
+            _by(case, by).save()
+        return _decide(locked, A.REVERSAL, reason, by, reverses=decision)
+
+
+def release_notice_request(*, declaration: Declaration) -> None:
+    """Issue a released declaration's notice if it has none, and have a worker render it."""
+    if declaration.status != Status.RELEASED:
+        raise ServiceError(_("Only a released declaration has a release notice."))
+    with transaction.atomic():
+        issue_release_notices([declaration.pk])
+        _queue_render(declaration.pk)

@@ -1,0 +1,682 @@
+"""The risk engine: rules over a declaration's facts, a score, and the lane it picks.
+
+``evaluate`` is a pure function of plain values (the facts of one submitted version, the rules
+in force, the thresholds and the reference prices), so a test or a what-if needs no database
+and the same version always gets the same score. The random selection is part of that: a
+declaration's draw is a hash of its id and version, so scoring it again draws the same number.
+
+``score_declarations`` loads the facts of many submitted declarations with a few queries, scores
+them, stores each score with its hits (once per version: a unique constraint) and moves the
+declarations on with the declarations services: green with nothing due to released, green with
+something due to awaiting payment, yellow and red to under review with a case in a queue.
+"""
+
+import datetime
+import hashlib
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q, Window
+from django.db.models.functions import RowNumber
+from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
+
+from clearance import regimes
+from clearance.models import (
+    Queue,
+    ReferencePrice,
+    ReviewCase,
+    RiskLane,
+    RiskRule,
+    RiskScore,
+    RiskSettings,
+    RuleKind,
+)
+from clearance.reference import hs_description
+from declarations.models import Declaration, DeclarationVersion, Status
+from declarations.services import Actor, declarations_move, lock_many
+
+ZERO = Decimal(0)
+
+# --- Plain values ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LineFacts:
+    description: str
+    hs_code: str
+    quantity: Decimal
+    value: Decimal  # customs value of the line in local currency
+    gross_mass_kg: Decimal | None
+    origin_country: str
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the rules look at in one submitted version of a declaration."""
+
+    declaration_id: int
+    version: int
+    submitted_at: datetime.datetime
+    customs_value: Decimal  # local currency
+    seller_name: str = ""
+    seller_country: str = ""
+    consignee_id: str = ""
+    consignee_name: str = ""
+    platform: str = ""  # the marketplace, and the filing organisation's name
+    organisation_name: str = ""
+    lines: tuple[LineFacts, ...] = ()
+    filer_position: int | None = None  # 1 for the filer's first declaration; None if late
+    consignee_parcels: tuple[datetime.datetime, ...] = ()  # the consignee's other parcels
+    threshold: Decimal | None = None  # the duty-free limit in force, in local currency
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: int
+    kind: str
+    params: Mapping[str, Any]
+    points: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    yellow_from: int = 30
+    red_from: int = 70
+    random_share: Decimal = Decimal("0.02")
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Reference prices of one HS subheading in local currency."""
+
+    per_kg: Decimal | None
+    per_unit: Decimal | None
+    samples: int
+
+
+@dataclass(frozen=True)
+class Hit:
+    rule: int
+    kind: str
+    points: int
+    reason: str
+    refer: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "kind": self.kind,
+            "points": self.points,
+            "reason": self.reason,
+            "refer": self.refer,
+        }
+
+
+@dataclass(frozen=True)
+class Score:
+    points: int
+    lane: str
+    random_selected: bool
+    refer: bool
+    hits: tuple[Hit, ...] = field(default_factory=tuple)
+
+
+# --- Rule kinds -----------------------------------------------------------------------------
+
+Detail = dict[str, str]
+Check = Callable[[Facts, Mapping[str, Any], Mapping[str, Reference]], Detail | None]
+
+
+def _dec(value: Any) -> Decimal:
+    return Decimal(str(value))
+
+
+def _words(text: str) -> set[str]:
+    return {w.rstrip("s") for w in re.findall(r"[a-z]{3,}", text.lower())}
+
+
+def _check_hs_prefix(facts: Facts, params: Mapping[str, Any], _r: Any) -> Detail | None:
+    prefixes = tuple(params["prefixes"])
+    found = sorted({line.hs_code for line in facts.lines if line.hs_code.startswith(prefixes)})
+    return {"value": ", ".join(found)} if found else None
+
+
+def _check_origin(facts: Facts, params: Mapping[str, Any], _r: Any) -> Detail | None:
+    countries = set(params["countries"])
+    basis = params.get("basis", "either")
+    found: set[str] = set()
+    if basis in ("origin", "either"):
+        found |= {line.origin_country for line in facts.lines} & countries
+    if basis in ("route", "either") and facts.seller_country in countries:
+        found.add(facts.seller_country)
+    return {"value": ", ".join(sorted(found))} if found else None
+
+
+def _check_watch_list(facts: Facts, params: Mapping[str, Any], _r: Any) -> Detail | None:
+    names = {str(n).strip().lower() for n in params["names"]}
+    party = params["party"]
+    if party == "consignee":
+        candidates = [facts.consignee_id, facts.consignee_name]
+    elif party == "seller":
+        candidates = [facts.seller_name]
+    else:
+        candidates = [facts.platform, facts.organisation_name]
+    for candidate in candidates:
+        if candidate and candidate.strip().lower() in names:
+            return {"value": candidate}
+    return None
+
+
+def _check_new_filer(facts: Facts, params: Mapping[str, Any], _r: Any) -> Detail | None:
+    first = int(params["first"])
+    if facts.filer_position is not None and facts.filer_position <= first:
+        return {"value": str(facts.filer_position), "limit": str(first)}
+    return None
+
+
+def _check_undervaluation(
+    facts: Facts, params: Mapping[str, Any], references: Mapping[str, Reference]
+) -> Detail | None:
+    ratio = _dec(params["ratio"])
+    min_samples = int(params.get("min_samples", 10))
+    for line in facts.lines:
+        ref = references.get(line.hs_code[:6])
+        if ref is None or ref.samples < min_samples:
+            continue
+        if ref.per_kg and line.gross_mass_kg:
+            per_kg = line.value / line.gross_mass_kg
+            if per_kg < ref.per_kg * ratio:
+                return {
+                    "value": f"{per_kg:.2f}",
+                    "limit": f"{ref.per_kg:.2f}",
+                    "detail": f"{line.hs_code} per kg",
+                }
+        if ref.per_unit and line.quantity:
+            per_unit = line.value / line.quantity
+            if per_unit < ref.per_unit * ratio:
+                return {
+                    "value": f"{per_unit:.2f}",
+                    "limit": f"{ref.per_unit:.2f}",
+                    "detail": f"{line.hs_code} per unit",
+                }
+    return None
+
+
+def _check_near_threshold(facts: Facts, params: Mapping[str, Any], _r: Any) -> Detail | None:
+    if "limit" in params:
+        limit = _dec(params["limit"])
+    elif facts.threshold is not None:
+        limit = facts.threshold
+    else:
+        return None
+    floor = limit * (1 - _dec(params["within_percent"]) / 100)
+    if floor <= facts.customs_value < limit:
+        return {"value": f"{facts.customs_value:.2f}", "limit": f"{limit:.2f}"}
+    return None
+
+
+def _check_split_shipment(facts: Facts, params: Mapping[str, Any], _r: Any) -> Detail | None:
+    since = facts.submitted_at - datetime.timedelta(days=int(params["days"]))
+    count = 1 + sum(1 for at in facts.consignee_parcels if since <= at <= facts.submitted_at)
+    if count >= int(params["parcels"]):
+        return {"value": str(count), "limit": str(params["days"])}
+    return None
+
+
+def _check_description(facts: Facts, params: Mapping[str, Any], _r: Any) -> Detail | None:
+    vague = {str(w).lower() for w in params.get("vague_words", [])}
+    min_letters = int(params.get("min_letters", 4))
+    for line in facts.lines:
+        text = line.description.strip()
+        letters = sum(1 for c in text if c.isalpha())
+        if letters < min_letters or text.lower() in vague:
+            return {"value": text, "detail": "vague"}
+        if params.get("match_hs", True) and line.hs_code:
+            known = _words(" ".join(hs_description(line.hs_code[:n]) or "" for n in (2, 4, 6)))
+            if known and not (_words(text) & known):
+                return {"value": text, "detail": line.hs_code}
+    return None
+
+
+def _check_weight_value(facts: Facts, params: Mapping[str, Any], _r: Any) -> Detail | None:
+    low = params.get("min_per_kg")
+    high = params.get("max_per_kg")
+    for line in facts.lines:
+        if not line.gross_mass_kg:
+            continue
+        per_kg = line.value / line.gross_mass_kg
+        if low is not None and per_kg < _dec(low):
+            return {"value": f"{per_kg:.2f}", "limit": str(low), "detail": line.hs_code}
+        if high is not None and per_kg > _dec(high):
+            return {"value": f"{per_kg:.2f}", "limit": str(high), "detail": line.hs_code}
+    return None
+
+
+def _check_other_agency(facts: Facts, params: Mapping[str, Any], _r: Any) -> Detail | None:
+    found = _check_hs_prefix(facts, params, _r)
+    if found is None:
+        return None
+    return {**found, "detail": str(params.get("agency", ""))}
+
+
+CHECKS: dict[str, Check] = {
+    RuleKind.HS_PREFIX: _check_hs_prefix,
+    RuleKind.ORIGIN: _check_origin,
+    RuleKind.WATCH_LIST: _check_watch_list,
+    RuleKind.NEW_FILER: _check_new_filer,
+    RuleKind.UNDERVALUATION: _check_undervaluation,
+    RuleKind.NEAR_THRESHOLD: _check_near_threshold,
+    RuleKind.SPLIT_SHIPMENT: _check_split_shipment,
+    RuleKind.DESCRIPTION: _check_description,
+    RuleKind.WEIGHT_VALUE: _check_weight_value,
+    RuleKind.OTHER_AGENCY: _check_other_agency,
+}
+
+# Each kind's parameters: name -> (type, required).
+PARAMS: dict[str, dict[str, tuple[str, bool]]] = {
+    RuleKind.HS_PREFIX: {"prefixes": ("digits", True)},
+    RuleKind.ORIGIN: {"countries": ("countries", True), "basis": ("basis", False)},
+    RuleKind.WATCH_LIST: {"party": ("party", True), "names": ("names", True)},
+    RuleKind.NEW_FILER: {"first": ("int", True)},
+    RuleKind.UNDERVALUATION: {"ratio": ("decimal", True), "min_samples": ("int", False)},
+    RuleKind.NEAR_THRESHOLD: {"limit": ("decimal", False), "within_percent": ("decimal", True)},
+    RuleKind.SPLIT_SHIPMENT: {"parcels": ("int", True), "days": ("int", True)},
+    RuleKind.DESCRIPTION: {
+        "vague_words": ("names", False),
+        "min_letters": ("int", False),
+        "match_hs": ("bool", False),
+    },
+    RuleKind.WEIGHT_VALUE: {"min_per_kg": ("decimal", False), "max_per_kg": ("decimal", False)},
+    RuleKind.OTHER_AGENCY: {"prefixes": ("digits", True), "agency": ("text", True)},
+}
+
+
+def _valid(kind: str, value: Any) -> bool:
+    if kind == "digits":
+        return isinstance(value, list) and all(
+            isinstance(v, str) and v.isdigit() and 2 <= len(v) <= 6 for v in value
+        )
+    if kind == "countries":
+        return isinstance(value, list) and all(
+            isinstance(v, str) and re.fullmatch(r"[A-Z]{2}", v) for v in value
+        )
+    if kind == "names":
+        return isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value)
+    if kind == "int":
+        return isinstance(value, int) and not isinstance(value, bool) and value > 0
+    if kind == "decimal":
+        try:
+            return _dec(value) >= 0
+        except InvalidOperation:
+            return False
+    if kind == "bool":
+        return isinstance(value, bool)
+    if kind == "basis":
+        return value in ("origin", "route", "either")
+    if kind == "party":
+        return value in ("consignee", "seller", "platform")
+    return isinstance(value, str) and bool(value.strip())
+
+
+def validate_params(kind: str, params: Mapping[str, Any]) -> list[str]:
+    """Problems with a rule's parameters, one sentence each; empty when they are right."""
+    spec = PARAMS.get(kind)
+    if spec is None:
+        return [f"Unknown kind of rule: {kind}."]
+    problems = [f"Unknown parameter: {name}." for name in params if name not in spec]
+    for name, (kind_of, required) in spec.items():
+        if name not in params:
+            if required:
+                problems.append(f"Parameter {name} is required.")
+        elif not _valid(kind_of, params[name]):
+            problems.append(f"Parameter {name} is not a valid {kind_of} value.")
+    return problems
+
+
+class _Blank(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def reason_text(template: str, detail: Detail) -> str:
+    try:
+        return template.format_map(_Blank(detail))
+    except (ValueError, IndexError, AttributeError):
+        return template
+
+
+# --- Scoring --------------------------------------------------------------------------------
+
+
+def random_draw(declaration_id: int, version: int) -> float:
+    """A number in [0, 1) fixed by the declaration and version, evenly spread."""
+    digest = hashlib.sha256(f"risk:{declaration_id}:{version}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def pick_lane(points: int, thresholds: Thresholds, draw: float) -> tuple[str, bool]:
+    """The lane for a score; an otherwise green declaration goes to yellow when its draw falls
+    in the random share (the second value says so)."""
+    if points >= thresholds.red_from:
+        return RiskLane.RED, False
+    if points >= thresholds.yellow_from:
+        return RiskLane.YELLOW, False
+    if draw < float(thresholds.random_share):
+        return RiskLane.YELLOW, True
+    return RiskLane.GREEN, False
+
+
+def evaluate(
+    facts: Facts,
+    rules: Iterable[Rule],
+    thresholds: Thresholds,
+    references: Mapping[str, Reference],
+) -> Score:
+    hits: list[Hit] = []
+    for rule in rules:
+        detail = CHECKS[rule.kind](facts, rule.params, references)
+        if detail is not None:
+            hits.append(
+                Hit(
+                    rule=rule.id,
+                    kind=rule.kind,
+                    points=rule.points,
+                    reason=reason_text(rule.reason, detail),
+                    refer=rule.kind == RuleKind.OTHER_AGENCY,
+                )
+            )
+    points = sum(h.points for h in hits)
+    refer = any(h.refer for h in hits)
+    lane, selected = pick_lane(points, thresholds, random_draw(facts.declaration_id, facts.version))
+    if refer and lane == RiskLane.GREEN:
+        # Goods another agency must see never leave without an officer.
+        lane = RiskLane.YELLOW
+    return Score(points=points, lane=lane, random_selected=selected, refer=refer, hits=tuple(hits))
+
+
+# --- Loading from the database --------------------------------------------------------------
+
+CONSIGNEE_WINDOW_DAYS = 30
+
+
+def rules_in_force(on: datetime.date) -> list[Rule]:
+    return [
+        Rule(id=r.pk, kind=r.kind, params=r.params, points=r.points, reason=r.reason_template)
+        for r in RiskRule.objects.in_force(on).order_by("pk")
+    ]
+
+
+def thresholds() -> Thresholds:
+    current = RiskSettings.current()
+    return Thresholds(
+        yellow_from=current.yellow_from,
+        red_from=current.red_from,
+        random_share=current.random_share,
+    )
+
+
+def references_for(hs6: Iterable[str], local: str, on: datetime.date) -> dict[str, Reference]:
+    """Reference prices converted to local currency at the rate in force (unknown rate: none)."""
+    found: dict[str, Reference] = {}
+    rates: dict[str, Decimal | None] = {local: Decimal(1)}
+    for ref in ReferencePrice.objects.filter(hs6__in=set(hs6)):
+        if ref.currency not in rates:
+            rates[ref.currency] = regimes.rate_in_force(ref.currency, local, on)
+        rate = rates[ref.currency]
+        if rate is None:
+            continue
+        found[ref.hs6] = Reference(
+            per_kg=None if ref.per_kg is None else ref.per_kg * rate,
+            per_unit=None if ref.per_unit is None else ref.per_unit * rate,
+            samples=ref.samples,
+        )
+    return found
+
+
+def _consignee_key(id_number: str, name: str) -> str:
+    return (id_number or name).strip().lower()
+
+
+def _filer_positions(organisation_ids: set[int], first: int) -> dict[int, int]:
+    """The position of each of these organisations' first ``first`` declarations."""
+    if first <= 0:
+        return {}
+    rows = (
+        Declaration.objects.filter(organisation_id__in=organisation_ids, submitted_at__isnull=False)
+        .annotate(
+            position=Window(
+                RowNumber(), partition_by=[F("organisation_id")], order_by=["submitted_at", "pk"]
+            )
+        )
+        .filter(position__lte=first)
+        .values_list("pk", "position")
+    )
+    return dict(rows)
+
+
+def _consignee_parcels(
+    declarations: Sequence[Declaration], now: datetime.datetime
+) -> dict[str, list[tuple[int, datetime.datetime]]]:
+    ids = {d.consignee_id_number for d in declarations if d.consignee_id_number}
+    names = {d.consignee_name for d in declarations if not d.consignee_id_number}
+    found: dict[str, list[tuple[int, datetime.datetime]]] = {}
+    if not ids and not names:
+        return found
+    rows = (
+        Declaration.objects.filter(
+            Q(consignee_id_number__in=ids) | Q(consignee_name__in=names, consignee_id_number=""),
+            submitted_at__gte=now - datetime.timedelta(days=CONSIGNEE_WINDOW_DAYS),
+        )
+        .exclude(status__in=[Status.CANCELLED, Status.REJECTED, Status.DRAFT])
+        .values_list("pk", "consignee_id_number", "consignee_name", "submitted_at")
+    )
+    for pk, id_number, name, at in rows:
+        assert at is not None  # filtered on submitted_at above
+        found.setdefault(_consignee_key(id_number, name), []).append((pk, at))
+    return found
+
+
+def _line_facts(version: DeclarationVersion) -> tuple[LineFacts, ...]:
+    values = [line.get("customs_value") for line in version.assessment.get("lines", [])]
+    result = []
+    for index, line in enumerate(version.data.get("lines", [])):
+        value = values[index] if index < len(values) and values[index] is not None else "0"
+        mass = line.get("gross_mass_kg")
+        result.append(
+            LineFacts(
+                description=line.get("description") or "",
+                hs_code=line.get("hs_code") or "",
+                quantity=_dec(line.get("quantity") or 0),
+                value=_dec(value),
+                gross_mass_kg=_dec(mass) if mass else None,
+                origin_country=line.get("origin_country") or "",
+            )
+        )
+    return tuple(result)
+
+
+def facts_of(
+    versions: Sequence[DeclarationVersion],
+    rules: Sequence[Rule],
+    now: datetime.datetime,
+    threshold: Decimal | None = None,
+) -> list[Facts]:
+    """The facts of these versions (their declarations and organisations selected with them)."""
+    declarations = [v.declaration for v in versions]
+    first = max(
+        (int(r.params.get("first", 0)) for r in rules if r.kind == RuleKind.NEW_FILER), default=0
+    )
+    positions = _filer_positions({d.organisation_id for d in declarations}, first)
+    parcels = _consignee_parcels(declarations, now)
+    result = []
+    for version in versions:
+        d = version.declaration
+        key = _consignee_key(d.consignee_id_number, d.consignee_name)
+        result.append(
+            Facts(
+                declaration_id=d.pk,
+                version=version.number,
+                submitted_at=d.submitted_at or now,
+                customs_value=version.customs_value,
+                seller_name=d.seller_name,
+                seller_country=d.seller_country,
+                consignee_id=d.consignee_id_number,
+                consignee_name=d.consignee_name,
+                platform=d.marketplace,
+                organisation_name=d.organisation.name,
+                lines=_line_facts(version),
+                filer_position=positions.get(d.pk),
+                consignee_parcels=tuple(at for pk, at in parcels.get(key, []) if pk != d.pk),
+                threshold=threshold,
+            )
+        )
+    return result
+
+
+def _queue_for(lane: str) -> str:
+    return Queue.INSPECTION if lane == RiskLane.RED else Queue.DOCUMENT_CHECK
+
+
+def open_cases(declarations: Sequence[Declaration], scores: Mapping[int, Score]) -> None:
+    """A case in its queue for each declaration going under review (reopened after an
+    amendment), due ``review_hours`` after its submission."""
+    hours = RiskSettings.current().review_hours
+    now = timezone.now()
+    existing = {
+        c.declaration_id: c
+        for c in ReviewCase.objects.filter(declaration__in=[d.pk for d in declarations])
+    }
+    new = []
+    for d in declarations:
+        score = scores[d.pk]
+        due = (d.submitted_at or now) + datetime.timedelta(hours=hours)
+        case = existing.get(d.pk)
+        if case is None:
+            new.append(
+                ReviewCase(
+                    declaration=d,
+                    queue=_queue_for(score.lane),
+                    points=score.points,
+                    opened_at=now,
+                    due_at=due,
+                )
+            )
+            continue
+        case.queue = _queue_for(score.lane)
+        case.points = score.points
+        case.opened_at = now
+        case.due_at = due
+        case.closed_at = None
+        case.claimed_by = None
+        case.claimed_at = None
+        case.save()
+    if new:
+        bulk_create_with_history(new, ReviewCase, default_date=now)
+
+
+def score_declarations(ids: Sequence[int]) -> int:
+    """Score the latest version of each of these declarations that is still ``submitted`` and
+    not yet scored, and move it on. Returns how many were scored; running it again scores none.
+    """
+    now = timezone.now()
+    today = timezone.localdate(now)
+    rules = rules_in_force(today)
+    limits = thresholds()
+    with transaction.atomic():
+        # Locked in pk order (the one order every writer uses), and only those still waiting:
+        # a second delivery of the same message finds them moved on and does nothing.
+        locked = {
+            d.pk: d
+            for d in lock_many(ids).filter(status=Status.SUBMITTED).select_related("organisation")
+        }
+        if not locked:
+            return 0
+        scored = set(
+            RiskScore.objects.filter(declaration_id__in=locked).values_list(
+                "declaration_id", "version"
+            )
+        )
+        versions = [
+            v
+            for v in DeclarationVersion.objects.filter(
+                declaration_id__in=locked, number=F("declaration__version")
+            ).order_by("declaration_id")
+            if (v.declaration_id, v.number) not in scored
+        ]
+        if not versions:
+            return 0
+        for v in versions:
+            v.declaration = locked[v.declaration_id]
+        local, threshold = _regime_limits(today)
+        hs6 = {line.get("hs_code", "")[:6] for v in versions for line in v.data.get("lines", [])}
+        references = references_for(hs6, local, today)
+        scores: dict[int, Score] = {}
+        for facts in facts_of(versions, rules, now, threshold):
+            scores[facts.declaration_id] = evaluate(facts, rules, limits, references)
+        RiskScore.objects.bulk_create(
+            [
+                RiskScore(
+                    declaration_id=v.declaration_id,
+                    version=v.number,
+                    points=scores[v.declaration_id].points,
+                    lane=scores[v.declaration_id].lane,
+                    random_selected=scores[v.declaration_id].random_selected,
+                    refer=scores[v.declaration_id].refer,
+                    hits=[h.to_dict() for h in scores[v.declaration_id].hits],
+                    scored_at=now,
+                )
+                for v in versions
+            ],
+            batch_size=2000,
+        )
+        moves: list[tuple[Declaration, str, str]] = []
+        review: list[Declaration] = []
+        for v in versions:
+            d = v.declaration
+            lane = scores[d.pk].lane
+            if lane != RiskLane.GREEN:
+                moves.append((d, Status.UNDER_REVIEW, lane))
+                review.append(d)
+            elif v.held or v.total_due > ZERO:
+                # Held (no regime or rate) needs an officer too; something due waits for payment.
+                if v.held:
+                    moves.append((d, Status.UNDER_REVIEW, lane))
+                    review.append(d)
+                else:
+                    moves.append((d, Status.AWAITING_PAYMENT, lane))
+            else:
+                moves.append((d, Status.RELEASED, lane))
+        declarations_move(moves=moves, actor=Actor(), at=now)
+        if review:
+            open_cases(review, scores)
+    return len(versions)
+
+
+def _regime_limits(on: datetime.date) -> tuple[str, Decimal | None]:
+    """The local currency, and the duty-free limit in it, of the regime in force."""
+    regime = regimes.regime_in_force(settings.PORTAL_ECONOMY, on)
+    if regime is None:
+        return "", None
+    rules = regimes.rules_of(regime)
+    if rules.duty_free_up_to is None:
+        return rules.local_currency, None
+    rate = regimes.rate_in_force(rules.threshold_currency, rules.local_currency, on)
+    return rules.local_currency, None if rate is None else rules.duty_free_up_to * rate
+
+
+def unscored(older_than: datetime.timedelta, limit: int = 5000) -> list[int]:
+    """Declarations left ``submitted`` without a score for longer than ``older_than``."""
+    since = timezone.now() - older_than
+    return list(
+        Declaration.objects.filter(status=Status.SUBMITTED, updated_at__lt=since)
+        .exclude(risk_scores__version=F("version"))
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )

@@ -1,0 +1,164 @@
+"""Scoring submitted declarations and moving them on (the worker's code, run in the test)."""
+
+import datetime
+from unittest import mock
+
+import pytest
+from django.utils import timezone
+
+from clearance import risk
+from clearance.models import Queue, ReviewCase, RiskRule, RiskScore, RiskSettings
+from declarations import services
+from declarations.models import Declaration, Status
+from tests.declarations.helpers import LINE, declaration_data
+
+pytestmark = pytest.mark.django_db
+
+
+def submit(organisation, actor, count=1, **overrides):
+    outcomes = services.declarations_create(
+        organisation=organisation,
+        items=[declaration_data(**overrides) for _ in range(count)],
+        submit=True,
+        actor=actor,
+    )
+    return [o.declaration.pk for o in outcomes]
+
+
+def rule(prefix, points, name=None):
+    return RiskRule.objects.create(
+        name=name or f"HS {prefix}",
+        kind="hs_prefix",
+        params={"prefixes": [prefix]},
+        points=points,
+        effective_from=datetime.date(2024, 1, 1),
+        reason_template="Watched goods: HS {value}.",
+    )
+
+
+@pytest.fixture(autouse=True)
+def no_random_selection(db):
+    RiskSettings.objects.update_or_create(pk=1, defaults={"random_share": 0})
+
+
+def test_a_low_risk_parcel_with_nothing_due_is_released_by_the_system(regime, organisation, actor):
+    [pk] = submit(organisation, actor)
+    assert risk.score_declarations([pk]) == 1
+    declaration = Declaration.objects.get(pk=pk)
+    assert (declaration.status, declaration.lane) == (Status.RELEASED, "green")
+    assert declaration.released_at is not None
+    change = declaration.status_changes.get(to_status=Status.RELEASED)
+    assert change.by is None and change.by_key is None
+    assert str(change.actor) == "the system"
+    assert declaration.history.first().status == Status.RELEASED
+
+
+def test_a_low_risk_parcel_with_something_due_waits_for_payment(regime, organisation, actor):
+    expensive = {**LINE, "value": "900.00"}
+    [pk] = submit(organisation, actor, lines=[expensive])
+    risk.score_declarations([pk])
+    declaration = Declaration.objects.get(pk=pk)
+    assert declaration.versions.get().total_due > 0
+    assert (declaration.status, declaration.lane) == (Status.AWAITING_PAYMENT, "green")
+
+
+def test_yellow_and_red_go_to_their_queues_with_a_due_time(regime, organisation, actor):
+    rule("8518", 40)
+    rule("6109", 40)
+    yellow, red = submit(organisation, actor, lines=[LINE]), submit(organisation, actor)
+    risk.score_declarations(yellow + red)
+    cases = {c.declaration_id: c for c in ReviewCase.objects.all()}
+    assert cases[yellow[0]].queue == Queue.DOCUMENT_CHECK
+    assert cases[red[0]].queue == Queue.INSPECTION
+    declaration = Declaration.objects.get(pk=red[0])
+    assert (declaration.status, declaration.lane) == (Status.UNDER_REVIEW, "red")
+    hours = RiskSettings.current().review_hours
+    assert cases[red[0]].due_at == declaration.submitted_at + datetime.timedelta(hours=hours)
+
+
+def test_a_score_keeps_its_hits_with_points_and_reasons(regime, organisation, actor):
+    watched = rule("8518", 40)
+    [pk] = submit(organisation, actor, lines=[LINE])
+    risk.score_declarations([pk])
+    score = RiskScore.objects.get(declaration_id=pk)
+    hit = next(h for h in score.hits if h["rule"] == watched.pk)
+    assert hit == {
+        "rule": watched.pk,
+        "kind": "hs_prefix",
+        "points": 40,
+        "reason": "Watched goods: HS 851830.",
+        "refer": False,
+    }
+    assert score.points == sum(h["points"] for h in score.hits)
+
+
+def test_scoring_again_changes_nothing(regime, organisation, actor):
+    rule("8518", 40)
+    ids = submit(organisation, actor, count=5)
+    assert risk.score_declarations(ids) == 5
+    before = list(
+        Declaration.objects.filter(pk__in=ids).values_list("status", "lane", "updated_at")
+    )
+    assert risk.score_declarations(ids) == 0
+    after = list(Declaration.objects.filter(pk__in=ids).values_list("status", "lane", "updated_at"))
+    assert before == after
+    assert RiskScore.objects.count() == 5
+    assert ReviewCase.objects.count() == 5
+
+
+def test_an_amended_declaration_is_scored_again_and_its_case_reopens(regime, organisation, actor):
+    rule("8518", 40)
+    [pk] = submit(organisation, actor)
+    risk.score_declarations([pk])
+    declaration = Declaration.objects.get(pk=pk)
+    data = declaration_data(reference=declaration.reference)
+    services.declaration_amend(declaration=declaration, data=data, actor=actor)
+    assert risk.score_declarations([pk]) == 1
+    assert sorted(
+        RiskScore.objects.filter(declaration_id=pk).values_list("version", flat=True)
+    ) == [
+        1,
+        2,
+    ]
+    assert ReviewCase.objects.get(declaration_id=pk).closed_at is None
+
+
+def test_the_default_rules_score_the_first_declarations_of_a_new_filer(regime, organisation, actor):
+    ids = submit(organisation, actor, count=4)
+    risk.score_declarations(ids)
+    kinds = [
+        {h["kind"] for h in RiskScore.objects.get(declaration_id=pk).hits} for pk in sorted(ids)
+    ]
+    assert ["new_filer" in k for k in kinds] == [True, True, True, False]
+
+
+def test_split_shipments_to_one_consignee_are_seen_across_a_batch(regime, organisation, actor):
+    ids = submit(organisation, actor, count=3)
+    risk.score_declarations(ids)
+    hit = [
+        any(h["kind"] == "split_shipment" for h in RiskScore.objects.get(declaration_id=pk).hits)
+        for pk in sorted(ids)
+    ]
+    assert all(hit)
+
+
+def test_a_submission_queues_scoring_by_task_name_after_commit(
+    regime, organisation, actor, django_capture_on_commit_callbacks
+):
+    with mock.patch("celery.current_app.send_task") as send_task:
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            ids = submit(organisation, actor, count=3)
+        send_task.assert_not_called()
+        for callback in callbacks:
+            callback()
+    send_task.assert_called_once_with("clearance.score_declarations", args=[ids])
+
+
+def test_the_sweeper_finds_declarations_left_unscored(regime, organisation, actor):
+    ids = submit(organisation, actor, count=2)
+    Declaration.objects.filter(pk=ids[0]).update(
+        updated_at=timezone.now() - datetime.timedelta(minutes=10)
+    )
+    assert risk.unscored(datetime.timedelta(minutes=3)) == [ids[0]]
+    risk.score_declarations(ids)
+    assert risk.unscored(datetime.timedelta(minutes=3)) == []
