@@ -23,6 +23,10 @@ app.conf.beat_schedule = {
         "task": "clearance.sweep_clearance",
         "schedule": 60.0,
     },
+    "refresh-reference-prices": {
+        "task": "clearance.refresh_reference_prices",
+        "schedule": crontab(hour=3, minute=30),
+    },
     "sweep-csv-uploads": {
         "task": "declarations.sweep_csv_uploads",
         "schedule": 120.0,

@@ -680,3 +680,63 @@ def unscored(older_than: datetime.timedelta, limit: int = 5000) -> list[int]:
         .order_by("pk")
         .values_list("pk", flat=True)[:limit]
     )
+
+
+# --- Reference prices from history ----------------------------------------------------------
+
+_MEDIANS = """
+WITH lines AS (
+    SELECT substr(l.value->>'hs_code', 1, 6) AS hs6,
+           (a.value->>'customs_value')::numeric AS value,
+           NULLIF(l.value->>'gross_mass_kg', '')::numeric AS kg,
+           NULLIF(l.value->>'quantity', '')::numeric AS quantity
+    FROM declarations_declarationversion v
+    JOIN declarations_declaration d ON d.id = v.declaration_id AND d.version = v.number
+    CROSS JOIN LATERAL jsonb_array_elements(v.data->'lines') WITH ORDINALITY AS l(value, n)
+    JOIN LATERAL jsonb_array_elements(v.assessment->'lines') WITH ORDINALITY AS a(value, n)
+         ON a.n = l.n
+    WHERE d.status = 'released' AND NOT v.held AND v.created_at >= %s
+      AND v.assessment_currency = %s
+)
+SELECT hs6, count(*),
+       percentile_disc(0.5) WITHIN GROUP (ORDER BY value / kg) FILTER (WHERE kg > 0),
+       percentile_disc(0.5) WITHIN GROUP (ORDER BY value / quantity) FILTER (WHERE quantity > 0)
+FROM lines
+GROUP BY hs6
+HAVING count(*) >= %s
+"""
+
+
+def reference_prices_refresh(*, days: int = 365, min_samples: int = 30) -> int:
+    """Median customs value per kg and per unit of each HS subheading over the released
+    declarations of the last ``days`` days, where there are at least ``min_samples`` lines.
+    A subheading with enough history replaces its shipped starting price."""
+    from django.db import connection
+
+    local, _threshold = _regime_limits(timezone.localdate())
+    since = timezone.now() - datetime.timedelta(days=days)
+    with connection.cursor() as cursor:
+        cursor.execute(_MEDIANS, [since, local, min_samples])
+        rows = cursor.fetchall()
+    now = timezone.now()
+    places = Decimal("0.0001")
+    prices = [
+        ReferencePrice(
+            hs6=hs6,
+            samples=count,
+            per_kg=None if per_kg is None else per_kg.quantize(places),
+            per_unit=None if per_unit is None else per_unit.quantize(places),
+            currency=local,
+            source="history",
+            updated_at=now,
+        )
+        for hs6, count, per_kg, per_unit in rows
+        if hs6
+    ]
+    ReferencePrice.objects.bulk_create(
+        prices,
+        update_conflicts=True,
+        unique_fields=["hs6"],
+        update_fields=["samples", "per_kg", "per_unit", "currency", "source", "updated_at"],
+    )
+    return len(prices)

@@ -152,3 +152,10 @@ def sweep_clearance() -> int:
     for pk in release_notices.missing():
         render_release_notice.delay(pk)
     return len(ids)
+
+
+@shared_task(name="clearance.refresh_reference_prices", time_limit=600)
+def refresh_reference_prices() -> int:
+    from clearance import risk
+
+    return risk.reference_prices_refresh()

@@ -1,6 +1,7 @@
 """Scoring submitted declarations and moving them on (the worker's code, run in the test)."""
 
 import datetime
+from decimal import Decimal
 from unittest import mock
 
 import pytest
@@ -162,3 +163,21 @@ def test_the_sweeper_finds_declarations_left_unscored(regime, organisation, acto
     assert risk.unscored(datetime.timedelta(minutes=3)) == [ids[0]]
     risk.score_declarations(ids)
     assert risk.unscored(datetime.timedelta(minutes=3)) == []
+
+
+def test_reference_prices_come_from_released_history_with_enough_samples(
+    regime, organisation, actor
+):
+    from clearance.models import ReferencePrice
+
+    ids = submit(organisation, actor, count=4)
+    risk.score_declarations(ids)
+    Declaration.objects.filter(pk__in=ids).update(status=Status.RELEASED)
+    assert risk.reference_prices_refresh(min_samples=5) == 0
+    assert risk.reference_prices_refresh(min_samples=4) == 2
+    price = ReferencePrice.objects.get(hs6="851830")
+    version = Declaration.objects.get(pk=ids[0]).versions.get()
+    value = Decimal(version.assessment["lines"][0]["customs_value"])
+    assert price.source == "history" and price.samples == 4
+    assert price.per_kg == (value / Decimal("0.6")).quantize(Decimal("0.0001"))
+    assert price.per_unit == (value / 2).quantize(Decimal("0.0001"))
