@@ -22,6 +22,8 @@ from clearance.models import (
     Organisation,
     ReleaseNotice,
     ReviewCase,
+    RiskRule,
+    RiskSettings,
     Role,
     User,
 )
@@ -327,3 +329,40 @@ def release_notice_request(*, declaration: Declaration) -> None:
     with transaction.atomic():
         issue_release_notices([declaration.pk])
         _queue_render(declaration.pk)
+
+
+# --- Rules and thresholds (supervisors) -----------------------------------------------------
+
+
+def rule_save(*, rule: RiskRule, by: User) -> RiskRule:
+    """Save a risk rule after checking its parameters for its kind; the history row names
+    the supervisor."""
+    from clearance.risk import validate_params
+
+    if not by.has_role(Role.SUPERVISOR):
+        raise ServiceError(_("Only a supervisor can change risk rules."), code="forbidden")
+    problems = validate_params(rule.kind, rule.params)
+    if problems:
+        raise ServiceError(" ".join(problems), field="params")
+    if rule.effective_to is not None and rule.effective_to < rule.effective_from:
+        raise ServiceError(
+            _("A rule cannot end before it starts."), field="effective_to", code="dates"
+        )
+    rule.updated_at = timezone.now()
+    with transaction.atomic():
+        _by(rule, by).save()
+    return rule
+
+
+def risk_settings_save(*, settings: RiskSettings, by: User) -> RiskSettings:
+    if not by.has_role(Role.SUPERVISOR):
+        raise ServiceError(_("Only a supervisor can change the lanes."), code="forbidden")
+    if settings.red_from <= settings.yellow_from:
+        raise ServiceError(_("Red must start above yellow."), field="red_from")
+    if not 0 <= settings.random_share <= 1:
+        raise ServiceError(_("The random share is a fraction from 0 to 1."), field="random_share")
+    settings.pk = 1
+    settings.updated_at = timezone.now()
+    with transaction.atomic():
+        _by(settings, by).save()
+    return settings

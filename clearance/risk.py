@@ -740,3 +740,94 @@ def reference_prices_refresh(*, days: int = 365, min_samples: int = 30) -> int:
         update_fields=["samples", "per_kg", "per_unit", "currency", "source", "updated_at"],
     )
     return len(prices)
+
+
+# --- What if ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Moved:
+    declaration_id: int
+    system_reference: str
+    before: str
+    after: str
+    points_before: int
+    points_after: int
+
+
+@dataclass(frozen=True)
+class WhatIf:
+    declarations: int
+    before: dict[str, int]
+    after: dict[str, int]
+    sample: tuple[Moved, ...]
+
+
+def what_if(
+    *,
+    rules: Sequence[Rule],
+    limits: Thresholds,
+    days: int,
+    sample: int = 20,
+    cap: int = 20_000,
+) -> WhatIf:
+    """How the declarations submitted in the last ``days`` days would fall into lanes under
+    these rules and thresholds, beside the rules and thresholds in force. Reads only."""
+    now = timezone.now()
+    today = timezone.localdate(now)
+    current = rules_in_force(today)
+    current_limits = thresholds()
+    versions = list(
+        DeclarationVersion.objects.filter(
+            number=F("declaration__version"),
+            declaration__submitted_at__gte=now - datetime.timedelta(days=days),
+        )
+        .exclude(declaration__status__in=[Status.DRAFT, Status.CANCELLED])
+        .select_related("declaration", "declaration__organisation")
+        .order_by("-declaration__submitted_at")[:cap]
+    )
+    local, threshold = _regime_limits(today)
+    hs6 = {line.get("hs_code", "")[:6] for v in versions for line in v.data.get("lines", [])}
+    references = references_for(hs6, local, today)
+    wanted = [*current, *rules]
+    before = dict.fromkeys(RiskLane.values, 0)
+    after = dict.fromkeys(RiskLane.values, 0)
+    moved: list[Moved] = []
+    for version, facts in zip(versions, facts_of(versions, wanted, now, threshold), strict=True):
+        old = evaluate(facts, current, current_limits, references)
+        new = evaluate(facts, rules, limits, references)
+        before[old.lane] += 1
+        after[new.lane] += 1
+        if old.lane != new.lane and len(moved) < sample:
+            moved.append(
+                Moved(
+                    declaration_id=facts.declaration_id,
+                    system_reference=version.declaration.system_reference,
+                    before=old.lane,
+                    after=new.lane,
+                    points_before=old.points,
+                    points_after=new.points,
+                )
+            )
+    return WhatIf(len(versions), before, after, tuple(moved))
+
+
+def proposed_rules(changed: RiskRule, on: datetime.date) -> list[Rule]:
+    """The rules in force with one rule added or replaced by an unsaved version of it."""
+    rules = [r for r in rules_in_force(on) if r.id != changed.pk]
+    in_force = (
+        changed.enabled
+        and changed.effective_from <= on
+        and (changed.effective_to is None or changed.effective_to >= on)
+    )
+    if in_force:
+        rules.append(
+            Rule(
+                id=changed.pk or 0,
+                kind=changed.kind,
+                params=changed.params,
+                points=changed.points,
+                reason=changed.reason_template,
+            )
+        )
+    return rules

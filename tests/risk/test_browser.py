@@ -116,3 +116,30 @@ def test_an_officer_asks_the_seller_answers_the_officer_releases_and_the_notice_
     # A seller who opens an officer page gets 404.
     response = page.goto(base + f"/staff/review/{declaration.pk}/")
     assert response is not None and response.status == 404
+
+
+def test_a_supervisor_previews_a_rule_change_on_accessible_pages(
+    page: Page, live_server, celery_worker
+):
+    base = live_server.url
+    supervisor = staff_user("supervisor")
+    sign_in(page, base, supervisor.email)
+    page.goto(base + "/staff/risk/rules/")
+    page.locator("#id_token").fill(current_totp(supervisor))
+    page.locator("form.usa-form button[type=submit]").click()
+    expect(page).to_have_url(re.compile("/staff/risk/rules/$"))
+    assert_accessible(page)
+    page.get_by_role("link", name="Add a rule").click()
+    page.locator("#id_name").fill("Watches")
+    page.locator("#id_kind").select_option("hs_prefix")
+    page.locator("#id_params").fill('{"prefixes": ["9102"]}')
+    page.locator("#id_points").fill("25")
+    page.locator("#id_effective_from").fill("2024-01-01")
+    page.locator("#id_reason_template").fill("Watches: HS {value}.")
+    page.get_by_role("button", name="Preview").click()
+    expect(page.locator("#preview")).to_be_visible()
+    assert_accessible(page)
+    page.get_by_role("button", name="Save").click()
+    expect(page).to_have_url(re.compile("/staff/risk/rules/$"))
+    page.get_by_role("link", name="Change the lanes").click()
+    assert_accessible(page)
