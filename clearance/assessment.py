@@ -2,7 +2,8 @@
 
 ``assess`` is a pure function of plain values (the parcel, a snapshot of the regime, the tariff
 lines and the exchange rates in force), so the same input gives the same result on any day.
-``assess_parcel`` loads those values from the database for the parcel's date and calls it.
+``clearance.regimes.assess_parcel`` loads those values from the database for the parcel's date
+and calls it.
 
 Rounding happens once. Every line's customs value, duty and tax is computed exactly (``Decimal``
 at 28 digits, exchange rates unrounded) and then rounded half-up to the minor unit of the local
@@ -652,46 +653,4 @@ def assess(
         fees=_round(rules.handling_fee, local),
         lines=lines,
         exchange_rates=used,
-    )
-
-
-# --- Loading from the database -----------------------------------------------------------
-
-
-def assess_parcel(
-    parcel: ParcelInput,
-    *,
-    regime_code: str | None = None,
-    earlier: Sequence[EarlierParcel] = (),
-) -> AssessmentResult:
-    """Assess ``parcel`` under the regime, tariff and exchange rates in force on its date.
-
-    ``regime_code`` is an ISO 3166 alpha-2 code; by default the portal's own economy. Never
-    raises for missing configuration: the result is ``held`` with a plain reason instead.
-    """
-    from django.conf import settings
-
-    from clearance import regimes
-
-    code = (regime_code or settings.PORTAL_ECONOMY).upper()
-    regime = regimes.regime_in_force(code, parcel.date)
-    if regime is None:
-        reason = _("No low-value regime for %(code)s is in force on %(date)s.") % {
-            "code": code,
-            "date": parcel.date.isoformat(),
-        }
-        return held(regime=code, parcel=parcel, currency="", reason=reason, code="regime_missing")
-    rules = regimes.rules_of(regime)
-    needed = {parcel.currency, rules.threshold_currency} - {rules.local_currency}
-    rates = {}
-    for currency in sorted(needed):
-        rate = regimes.rate_in_force(currency, rules.local_currency, parcel.date)
-        if rate is not None:
-            rates[currency] = rate
-    return assess(
-        parcel,
-        rules,
-        tariff=regimes.tariff_in_force(code, parcel.date),
-        rates=rates,
-        earlier=earlier,
     )

@@ -1,7 +1,7 @@
 """Pages and API of the low-value mode: the public duty estimator (a page and an API that assess
 a parcel without saving anything) and the administrators' overview of the regimes.
 
-The estimator's page and API both call ``assessment.assess_parcel``, the same function a
+The estimator's page and API both call ``regimes.assess_parcel``, the same function a
 declaration's submission calls, so an estimate and the later assessment of a parcel agree.
 """
 
@@ -31,7 +31,6 @@ from clearance.assessment import (
     LineInput,
     ParcelInput,
     RegimeRules,
-    assess_parcel,
     goods_label,
 )
 from clearance.models import Purpose, Regime, Role, TransportMode
@@ -285,7 +284,7 @@ def estimate_page(request: HttpRequest) -> HttpResponse:
     result: AssessmentResult | None = None
     if request.method == "POST" and form.is_valid() and lines.is_valid():
         filled = [f.cleaned_data for f in lines.forms if f.has_changed() and f.cleaned_data]
-        result = assess_parcel(
+        result = regimes.assess_parcel(
             _parcel_from_form(form.cleaned_data, filled), regime_code=form.cleaned_data["regime"]
         )
         economy = form.cleaned_data["regime"]
@@ -510,5 +509,5 @@ class EstimateView(APIView):
         serializer = EstimateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         regime = serializer.validated_data.get("regime") or settings.PORTAL_ECONOMY
-        result = assess_parcel(serializer.parcel(), regime_code=regime)
+        result = regimes.assess_parcel(serializer.parcel(), regime_code=regime)
         return Response(result.to_dict())

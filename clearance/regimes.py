@@ -9,15 +9,17 @@ import datetime
 import io
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from clearance import assessment
 from clearance.assessment import AggregationRule, Override, RegimeRules, TariffLine
 from clearance.models import Certainty, ExchangeRate, Regime, TariffRate, TransportMode, User
 from clearance.reference import DATA_DIR, countries, currency_exists
@@ -660,4 +662,44 @@ def load_demo() -> str:
     tariff = import_tariff(DEMO_TARIFF_FILE.read_text(encoding="utf-8"))
     return (
         f"{presets} preset regimes created, {rates} exchange rates and {tariff} tariff rows loaded"
+    )
+
+
+# --- Assessing a parcel with what is in force -------------------------------------------
+
+
+def assess_parcel(
+    parcel: assessment.ParcelInput,
+    *,
+    regime_code: str | None = None,
+    earlier: Sequence[assessment.EarlierParcel] = (),
+) -> assessment.AssessmentResult:
+    """Assess ``parcel`` under the regime, tariff and exchange rates in force on its date.
+
+    ``regime_code`` is an ISO 3166 alpha-2 code; by default the portal's own economy. Never
+    raises for missing configuration: the result is ``held`` with a plain reason instead.
+    """
+    code = (regime_code or settings.PORTAL_ECONOMY).upper()
+    regime = regime_in_force(code, parcel.date)
+    if regime is None:
+        reason = _("No low-value regime for %(code)s is in force on %(date)s.") % {
+            "code": code,
+            "date": parcel.date.isoformat(),
+        }
+        return assessment.held(
+            regime=code, parcel=parcel, currency="", reason=reason, code="regime_missing"
+        )
+    rules = rules_of(regime)
+    needed = {parcel.currency, rules.threshold_currency} - {rules.local_currency}
+    rates = {}
+    for currency in sorted(needed):
+        rate = rate_in_force(currency, rules.local_currency, parcel.date)
+        if rate is not None:
+            rates[currency] = rate
+    return assessment.assess(
+        parcel,
+        rules,
+        tariff=tariff_in_force(code, parcel.date),
+        rates=rates,
+        earlier=earlier,
     )

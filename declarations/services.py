@@ -558,7 +558,7 @@ def _earlier_parcels(
 
 
 class Assessor:
-    """Assesses many parcels of one day as ``assessment.assess_parcel`` does, but loads the
+    """Assesses many parcels of one day as ``regimes.assess_parcel`` does, but loads the
     regime, tariff and exchange rates once for the set instead of once per parcel.
 
     A batch of a thousand declarations would otherwise make several thousand identical

@@ -5,7 +5,7 @@ import datetime
 import pytest
 import time_machine
 
-from clearance import assessment, regimes
+from clearance import regimes
 from declarations import services
 from declarations.services import Assessor, _parcel
 from tests.declarations.helpers import declaration_data
@@ -32,7 +32,7 @@ def test_a_batch_assesses_each_parcel_as_assess_parcel_would(regime, organisatio
         declaration = outcome.declaration
         version = declaration.versions.get()
         lines = list(declaration.lines.all())
-        expected = assessment.assess_parcel(
+        expected = regimes.assess_parcel(
             _parcel(declaration, lines, version.created_at.date()),
             earlier=[],
         )

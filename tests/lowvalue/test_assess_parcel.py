@@ -6,8 +6,9 @@ from decimal import Decimal
 import pytest
 
 from clearance import regimes
-from clearance.assessment import EarlierParcel, LineInput, ParcelInput, assess_parcel
+from clearance.assessment import EarlierParcel, LineInput, ParcelInput
 from clearance.models import ExchangeRate, TariffRate
+from clearance.regimes import assess_parcel
 
 pytestmark = pytest.mark.django_db
 

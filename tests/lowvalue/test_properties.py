@@ -17,7 +17,6 @@ from clearance.assessment import (
     RegimeRules,
     TariffLine,
     assess,
-    assess_parcel,
 )
 from clearance.models import ExchangeRate, Regime
 
@@ -123,7 +122,7 @@ def test_a_threshold_change_effective_tomorrow_does_not_change_todays_assessment
     )
     @given(parcels)
     def record(parcel):
-        before[parcel] = assess_parcel(parcel, regime_code="KR").to_dict()
+        before[parcel] = regimes.assess_parcel(parcel, regime_code="KR").to_dict()
 
     record()
     example = dataclasses.replace(
@@ -134,7 +133,7 @@ def test_a_threshold_change_effective_tomorrow_does_not_change_todays_assessment
         lines=(LineInput("headphones", "851830", Decimal(1), Decimal(100), "CN"),),
         currency="USD",
     )
-    assert assess_parcel(example, regime_code="KR").eligible
+    assert regimes.assess_parcel(example, regime_code="KR").eligible
 
     # From tomorrow the limit is USD 1.
     current = Regime.objects.get(economy="KR")
@@ -149,7 +148,7 @@ def test_a_threshold_change_effective_tomorrow_does_not_change_todays_assessment
     regimes.regime_save(regime=current, by=None)
 
     for parcel, result in before.items():
-        assert assess_parcel(parcel, regime_code="KR").to_dict() == result
-    assert assess_parcel(example, regime_code="KR").eligible
+        assert regimes.assess_parcel(parcel, regime_code="KR").to_dict() == result
+    assert regimes.assess_parcel(example, regime_code="KR").eligible
     tomorrow = dataclasses.replace(example, date=TODAY + datetime.timedelta(days=1))
-    assert not assess_parcel(tomorrow, regime_code="KR").eligible
+    assert not regimes.assess_parcel(tomorrow, regime_code="KR").eligible
