@@ -296,3 +296,12 @@ def test_an_officer_cannot_reverse_through_the_page(yellow, officer, client):
         client.post(f"/staff/decisions/{rejection.pk}/reverse/", {"reason": "x"}).status_code == 404
     )
     assert Declaration.objects.get(pk=yellow.pk).status == Status.REJECTED
+
+
+def test_the_staff_workspace_leads_officers_to_the_queues_and_supervisors_to_the_rules(client):
+    signed_in(client, staff_user(Role.OFFICER))
+    page = client.get("/staff/").content.decode()
+    assert "/staff/review/" in page and "/staff/risk/rules/" not in page
+    client.logout()
+    signed_in(client, staff_user(Role.SUPERVISOR))
+    assert "/staff/risk/rules/" in client.get("/staff/").content.decode()
