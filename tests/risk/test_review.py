@@ -305,3 +305,15 @@ def test_the_staff_workspace_leads_officers_to_the_queues_and_supervisors_to_the
     client.logout()
     signed_in(client, staff_user(Role.SUPERVISOR))
     assert "/staff/risk/rules/" in client.get("/staff/").content.decode()
+
+
+def test_the_sweeper_renders_a_notice_whose_message_was_lost(yellow, officer):
+    review.case_claim(case=case_of(yellow), by=officer)
+    review.decision_release(declaration=yellow, by=officer)
+    assert release_notices.missing() == []
+    ReleaseNotice.objects.filter(declaration=yellow).update(
+        issued_at=timezone.now() - datetime.timedelta(minutes=5)
+    )
+    assert release_notices.missing() == [yellow.pk]
+    release_notices.render(yellow.pk)
+    assert release_notices.missing() == []
