@@ -1,14 +1,13 @@
-from functools import partial
 from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
-from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from clearance.models import User
+from clearance.queue import enqueue_on_commit
 
 
 class SignInForm(AuthenticationForm):
@@ -83,9 +82,7 @@ class QueuedPasswordResetForm(PasswordResetForm):
         to_email: str,
         html_email_template_name: str | None = None,
     ) -> None:
-        from clearance import tasks
-
-        transaction.on_commit(partial(tasks.send_password_reset_email.delay, context["user"].pk))
+        enqueue_on_commit("clearance.send_password_reset_email", context["user"].pk)
 
 
 class OneTimeCodeForm(forms.Form):

@@ -5,7 +5,6 @@ queues side effects (email) only after the transaction commits.
 """
 
 from collections.abc import Iterable
-from functools import partial
 from typing import Any
 
 from django.contrib.auth.models import Group
@@ -15,6 +14,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from clearance.models import Membership, Notification, Organisation, Role, User
+from clearance.queue import enqueue_on_commit
 from clearance.tokens import read_verification_token
 
 
@@ -47,8 +47,6 @@ def seller_register(
 
     The account signs in only after the address is confirmed (``user_verify_email``).
     """
-    from clearance import tasks
-
     email = User.objects.normalize_email(email).strip().lower()
     if User.objects.filter(email__iexact=email).exists():
         raise ServiceError("An account with this email address already exists.", field="email")
@@ -70,7 +68,7 @@ def seller_register(
         _by(
             Membership(user=user, organisation=organisation, role=Membership.Role.OWNER), user
         ).save()
-        transaction.on_commit(partial(tasks.send_verification_email.delay, user.pk))
+        enqueue_on_commit("clearance.send_verification_email", user.pk)
     return user
 
 
@@ -150,8 +148,6 @@ def notify(
     ``organisation`` adds every member of it. Call inside the caller's transaction: if that
     rolls back, nothing is shown and nothing is sent.
     """
-    from clearance import tasks
-
     context = dict(context or {})
     people: dict[int, User] = {user.pk: user for user in recipients}
     if organisation is not None:
@@ -179,7 +175,7 @@ def notify(
             )
         for notification in created:
             if email:
-                transaction.on_commit(partial(tasks.send_notification_email.delay, notification.pk))
+                enqueue_on_commit("clearance.send_notification_email", notification.pk)
     return created
 
 

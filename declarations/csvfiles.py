@@ -13,7 +13,6 @@ import csv
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import partial
 from typing import IO, Any
 
 from django.core.cache import cache
@@ -21,6 +20,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from clearance.models import Organisation, User
+from clearance.queue import enqueue_on_commit
 from clearance.services import ServiceError
 from declarations import services, validation
 from declarations.models import ApiKey, CsvUpload, Declaration
@@ -285,20 +285,18 @@ def _inline(upload: CsvUpload) -> bool:
 
 def upload_start(upload: CsvUpload) -> CsvUpload:
     """Check a small file now, a large one with a worker after commit."""
-    from declarations import tasks
 
     if _inline(upload):
         return upload_check(upload.pk)
-    transaction.on_commit(partial(tasks.check_csv_upload.delay, upload.pk))
+    enqueue_on_commit("declarations.check_csv_upload", upload.pk)
     return upload
 
 
 def upload_import_start(upload: CsvUpload) -> CsvUpload:
-    from declarations import tasks
 
     if _inline(upload):
         return upload_import(upload.pk)
-    transaction.on_commit(partial(tasks.import_csv_upload.delay, upload.pk))
+    enqueue_on_commit("declarations.import_csv_upload", upload.pk)
     return upload
 
 

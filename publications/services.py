@@ -9,7 +9,6 @@ import hashlib
 import re
 import secrets
 from datetime import date, datetime
-from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -23,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clearance.models import User
+from clearance.queue import enqueue_on_commit
 from clearance.services import ServiceError, _by, notify
 from publications import markdown
 from publications.models import (
@@ -221,7 +221,6 @@ def _consultation_conclude(consultation: Consultation, final: Version, by: User 
     _by(consultation, by).save(
         update_fields=["status", "final_version", "response_html", "response_published_at"]
     )
-    from publications import tasks
 
     commenters = consultation.comments.exclude(status=Comment.Status.UNCONFIRMED)
     users = User.objects.filter(pk__in=commenters.filter(user__isnull=False).values("user"))
@@ -236,15 +235,12 @@ def _consultation_conclude(consultation: Consultation, final: Version, by: User 
         if comment.email.lower() in told:
             continue
         told.add(comment.email.lower())
-        transaction.on_commit(
-            partial(tasks.send_comment_email.delay, comment.pk, "consultation_concluded")
-        )
+        enqueue_on_commit("publications.send_comment_email", comment.pk, "consultation_concluded")
 
 
 def _alert_subscribers(version: Version) -> None:
     """Queue an alert about a version to each matching subscriber: a published text, or a
     proposed one that opens for comment."""
-    from publications import tasks
 
     topic_ids = list(version.publication.topics.values_list("pk", flat=True))
     subscriptions = Subscription.objects.filter(
@@ -259,7 +255,7 @@ def _alert_subscribers(version: Version) -> None:
             subscription=subscription, version=version
         )
         if created and subscription.frequency == Subscription.Frequency.IMMEDIATE:
-            transaction.on_commit(partial(tasks.send_alert.delay, delivery.pk))
+            enqueue_on_commit("publications.send_alert", delivery.pk)
 
 
 # --- Consultations -------------------------------------------------------------------------
@@ -463,7 +459,6 @@ def comment_submit(
         email, name = user.email, name or user.get_full_name() or user.email
     _rate_limit("ip", address)
     _rate_limit("email", email)
-    from publications import tasks
 
     with transaction.atomic():
         comment = Comment(
@@ -493,7 +488,7 @@ def comment_submit(
         if user is not None:
             _confirmed(comment, user)
         else:
-            transaction.on_commit(partial(tasks.send_comment_email.delay, comment.pk, "confirm"))
+            enqueue_on_commit("publications.send_comment_email", comment.pk, "confirm")
     return comment
 
 
@@ -524,7 +519,6 @@ def comment_confirm(*, token: str) -> Comment:
 
 def _confirmed(comment: Comment, by: User | None) -> None:
     """The comment is real: group it with its look-alikes, queue or publish it, send a receipt."""
-    from publications import tasks
 
     # The consultation row lock keeps two look-alikes confirmed at once from making two
     # campaigns.
@@ -546,7 +540,7 @@ def _confirmed(comment: Comment, by: User | None) -> None:
             url=comment.get_absolute_url(),
         )
     else:
-        transaction.on_commit(partial(tasks.send_comment_email.delay, comment.pk, "receipt"))
+        enqueue_on_commit("publications.send_comment_email", comment.pk, "receipt")
 
 
 def _campaign_for(comment: Comment) -> Campaign | None:
@@ -579,7 +573,6 @@ def _campaign_for(comment: Comment) -> Campaign | None:
 
 def comment_moderate(*, comment: Comment, approve: bool, by: User) -> Comment:
     """An editor publishes or rejects a comment; a published commenter is told."""
-    from publications import tasks
 
     target = Comment.Status.PUBLISHED if approve else Comment.Status.REJECTED
     with transaction.atomic():
@@ -603,9 +596,7 @@ def comment_moderate(*, comment: Comment, approve: bool, by: User) -> Comment:
                     url=comment.get_absolute_url(),
                 )
             else:
-                transaction.on_commit(
-                    partial(tasks.send_comment_email.delay, comment.pk, "published")
-                )
+                enqueue_on_commit("publications.send_comment_email", comment.pk, "published")
     return comment
 
 
@@ -639,7 +630,6 @@ def subscription_create(
     publication: Publication | None = None,
 ) -> Subscription:
     """Ask for alerts; nothing is sent until the address confirms (double opt-in)."""
-    from publications import tasks
 
     if topic is not None and publication is not None:
         raise ServiceError(_("Subscribe to a topic or to a publication, not both."), field="topic")
@@ -654,9 +644,7 @@ def subscription_create(
             topic=topic,
             publication=publication,
         )
-        transaction.on_commit(
-            partial(tasks.send_subscription_email.delay, subscription.pk, "confirm")
-        )
+        enqueue_on_commit("publications.send_subscription_email", subscription.pk, "confirm")
     return subscription
 
 

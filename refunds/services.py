@@ -22,7 +22,6 @@ import datetime
 import uuid
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -33,6 +32,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clearance.models import Organisation, User
+from clearance.queue import enqueue_on_commit
 from clearance.reference import currency_decimals
 from clearance.services import ServiceError, _by, notify
 from declarations.models import Declaration, Status
@@ -56,12 +56,6 @@ from refunds.providers import CallbackEvent, get_provider
 RS = RefundStatus
 EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
 CONTENT_TYPES = {"pdf": "application/pdf", "jpeg": "image/jpeg", "png": "image/png"}
-
-
-def _tasks() -> Any:
-    from refunds import tasks
-
-    return tasks
 
 
 # --- Amounts -----------------------------------------------------------------------------------
@@ -279,7 +273,7 @@ def _settle(payment: Payment) -> None:
         },
         url=f"/payments/{payment.pk}/",
     )
-    transaction.on_commit(partial(_tasks().render_payment_receipt.delay, payment.pk))
+    enqueue_on_commit("refunds.render_payment_receipt", payment.pk)
 
 
 # --- Deferred accounts and statements ----------------------------------------------------------
@@ -377,7 +371,7 @@ def statements_issue(*, period: datetime.date) -> list[Statement]:
                 },
                 url="/payments/",
             )
-            transaction.on_commit(partial(_tasks().render_statement.delay, statement.pk))
+            enqueue_on_commit("refunds.render_statement", statement.pk)
             issued.append(statement)
     return issued
 
@@ -584,7 +578,7 @@ def refund_request(
         if _auto_approves(refund, len(files)):
             refund.auto_approved = True
             _move(refund, RS.APPROVED, actor.user, _("Approved automatically by the rules."))
-            transaction.on_commit(partial(_tasks().pay_out_refund.delay, refund.pk))
+            enqueue_on_commit("refunds.pay_out_refund", refund.pk)
         else:
             _move(refund, RS.UNDER_REVIEW, actor.user)
     return refund
@@ -611,7 +605,7 @@ def refund_approve(*, refund_id: int, by: User, note: str = "") -> Refund:
                 )
             refund.supervisor = by
         _move(refund, RS.APPROVED, by, note)
-        transaction.on_commit(partial(_tasks().pay_out_refund.delay, refund.pk))
+        enqueue_on_commit("refunds.pay_out_refund", refund.pk)
     return refund
 
 
@@ -653,5 +647,5 @@ def refund_pay_out(*, refund_id: int) -> bool:
         # The money going back, and the charge it reduces: the balance is unchanged.
         LedgerEntry(kind=LedgerEntry.Kind.REFUND, amount=refund.amount, **common).save()
         LedgerEntry(kind=LedgerEntry.Kind.ADJUSTMENT, amount=-refund.amount, **common).save()
-        transaction.on_commit(partial(_tasks().render_refund_receipt.delay, refund.pk))
+        enqueue_on_commit("refunds.render_refund_receipt", refund.pk)
     return True
