@@ -118,6 +118,11 @@ UNSCORED_AFTER = timedelta(minutes=3)
 
 @shared_task(
     name="clearance.score_declarations",
+    # Said here as well as in the settings: a message is acknowledged only after its set is
+    # scored, so a dead worker's sets are handed out again (by the broker after its visibility
+    # timeout, by the sweeper within minutes).
+    acks_late=True,
+    reject_on_worker_lost=True,
     time_limit=300,
     soft_time_limit=280,
     autoretry_for=(OperationalError, InterfaceError),

@@ -1,13 +1,15 @@
 """In headless Chromium: a seller files, is told of a vague description, submits, copies
 and amends, with the HS lookup and item lines handled in place by htmx."""
 
+import datetime
 import re
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from clearance.models import RiskRule, RiskSettings
 from declarations.models import Declaration, Status
-from tests.conftest import assert_accessible
+from tests.conftest import assert_accessible, wait_for
 from tests.factories import PASSWORD, OrganisationFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -29,7 +31,23 @@ def fill_line(page: Page, index: int, description: str, quantity: str, value: st
     page.locator(f"#id_lines-{index}-gross_mass_kg").fill("0.4")
 
 
-def test_a_seller_files_fixes_submits_copies_and_amends(page: Page, live_server):
+def under_review(reference: str, version: int) -> bool:
+    declaration = Declaration.objects.get(reference=reference)
+    return declaration.status == Status.UNDER_REVIEW and declaration.version == version
+
+
+def test_a_seller_files_fixes_submits_copies_and_amends(page: Page, live_server, celery_worker):
+    # Risk scoring runs on the worker after each submission; this rule keeps the declaration
+    # under review (so it can still be amended) instead of released at once.
+    RiskSettings.objects.update_or_create(pk=1, defaults={"random_share": 0})
+    RiskRule.objects.create(
+        name="Headphones",
+        kind="hs_prefix",
+        params={"prefixes": ["8518"]},
+        points=40,
+        effective_from=datetime.date(2024, 1, 1),
+        reason_template="Headphones.",
+    )
     organisation = OrganisationFactory(name="Lee Goods")
     base = live_server.url
     sign_in(page, base, organisation.owner.email)
@@ -78,13 +96,15 @@ def test_a_seller_files_fixes_submits_copies_and_amends(page: Page, live_server)
 
     page.locator("#id_lines-1-description").fill("Cotton T-shirts for men")
     page.get_by_role("button", name="Submit", exact=True).click()
-    expect(page.locator("h1")).to_contain_text("Submitted")
+    expect(page.locator("h1")).to_contain_text(re.compile("Submitted|Under review"))
+    wait_for(lambda: under_review("ORDER-1", 1))
+    page.reload()
     timeline = page.locator("#timeline li")
-    expect(timeline).to_have_count(2)
+    expect(timeline).to_have_count(3)
     expect(timeline.nth(1)).to_contain_text("Submitted")
+    expect(timeline.nth(2)).to_contain_text("Under review")
     assert_accessible(page)
     original = Declaration.objects.get(reference="ORDER-1")
-    assert original.status == Status.SUBMITTED
     assert original.lines.count() == 2
 
     # Copy it to a new draft.
@@ -102,8 +122,10 @@ def test_a_seller_files_fixes_submits_copies_and_amends(page: Page, live_server)
     expect(page.locator("#id_lines-1-description")).to_have_count(0)
     assert_accessible(page)
     page.get_by_role("button", name="Submit the amendment").click()
-    expect(page.locator("#timeline li")).to_have_count(3)
-    expect(page.locator("#timeline li").nth(2)).to_contain_text("Amended")
+    wait_for(lambda: under_review("ORDER-1", 2))
+    page.reload()
+    expect(page.locator("#timeline li")).to_have_count(5)
+    expect(page.locator("#timeline li").nth(3)).to_contain_text("Amended")
     original.refresh_from_db()
     assert original.version == 2
     assert original.lines.count() == 1
