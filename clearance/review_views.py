@@ -26,7 +26,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from clearance import review, risk
+from clearance import review, risk, risk_history
 from clearance.access import staff_required
 from clearance.models import (
     Decision,
@@ -530,8 +530,8 @@ def rule_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _preview(rules: list[risk.Rule], limits: risk.Thresholds, days: int) -> risk.WhatIf:
-    return risk.what_if(rules=rules, limits=limits, days=days)
+def _preview(rules: list[risk.Rule], limits: risk.Thresholds, days: int) -> risk_history.WhatIf:
+    return risk_history.what_if(rules=rules, limits=limits, days=days)
 
 
 @staff_required(Role.SUPERVISOR)
@@ -545,7 +545,7 @@ def rule_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         changed = form.save(commit=False)
         if "preview" in request.POST:
             preview = _preview(
-                risk.proposed_rules(changed, timezone.localdate()),
+                risk_history.proposed_rules(changed, timezone.localdate()),
                 risk.thresholds(),
                 form.cleaned_data["preview_days"],
             )

@@ -161,6 +161,6 @@ def sweep_clearance() -> int:
 
 @shared_task(name="clearance.refresh_reference_prices", time_limit=600)
 def refresh_reference_prices() -> int:
-    from clearance import risk
+    from clearance import risk_history
 
-    return risk.reference_prices_refresh()
+    return risk_history.reference_prices_refresh()

@@ -7,7 +7,7 @@ from unittest import mock
 import pytest
 from django.utils import timezone
 
-from clearance import risk
+from clearance import risk, risk_history
 from clearance.models import Queue, ReviewCase, RiskRule, RiskScore, RiskSettings
 from declarations import services
 from declarations.models import Declaration, Status
@@ -173,8 +173,8 @@ def test_reference_prices_come_from_released_history_with_enough_samples(
     ids = submit(organisation, actor, count=4)
     risk.score_declarations(ids)
     Declaration.objects.filter(pk__in=ids).update(status=Status.RELEASED)
-    assert risk.reference_prices_refresh(min_samples=5) == 0
-    assert risk.reference_prices_refresh(min_samples=4) == 2
+    assert risk_history.reference_prices_refresh(min_samples=5) == 0
+    assert risk_history.reference_prices_refresh(min_samples=4) == 2
     price = ReferencePrice.objects.get(hs6="851830")
     version = Declaration.objects.get(pk=ids[0]).versions.get()
     value = Decimal(version.assessment["lines"][0]["customs_value"])
