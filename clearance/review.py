@@ -211,20 +211,35 @@ def info_answer(
 
 
 def decision_release(*, declaration: Declaration, by: User, reason: str = "") -> Decision:
+    """Clear the goods. With duty or tax still due they wait for payment (the payment releases
+    them); with nothing due they are released now and their notice is issued."""
     with transaction.atomic():
         locked = lock(declaration.pk)
         case = _holder_check(locked, by)
-        declaration_transition(declaration=locked, to=Status.RELEASED, actor=Actor(user=by))
+        version = locked.latest_version
+        due = version is not None and not version.held and version.total_due > 0
+        to = Status.AWAITING_PAYMENT if due else Status.RELEASED
+        declaration_transition(declaration=locked, to=to, actor=Actor(user=by))
         decision = _decide(locked, A.RELEASE, reason.strip(), by)
         _close(case, by)
-        issue_release_notices([locked.pk])
-        _queue_render(locked.pk)
-        notify(
-            event="declaration_released",
-            organisation=Organisation.objects.get(pk=locked.organisation_id),
-            context={"reference": locked.system_reference, "your_reference": locked.reference},
-            url=_filer_url(locked),
-        )
+        organisation = Organisation.objects.get(pk=locked.organisation_id)
+        context = {"reference": locked.system_reference, "your_reference": locked.reference}
+        if due:
+            notify(
+                event="declaration_decided",
+                organisation=organisation,
+                context={**context, "status": str(Status(to).label)},
+                url=_filer_url(locked),
+            )
+        else:
+            issue_release_notices([locked.pk])
+            _queue_render(locked.pk)
+            notify(
+                event="declaration_released",
+                organisation=organisation,
+                context=context,
+                url=_filer_url(locked),
+            )
     return decision
 
 

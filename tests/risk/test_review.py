@@ -317,3 +317,22 @@ def test_the_sweeper_renders_a_notice_whose_message_was_lost(yellow, officer):
     assert release_notices.missing() == [yellow.pk]
     release_notices.render(yellow.pk)
     assert release_notices.missing() == []
+
+
+def test_an_officer_release_with_something_due_waits_for_payment(
+    regime, watched, organisation, actor, officer
+):
+    expensive = {**declaration_data()["lines"][0], "value": "900.00"}
+    declaration = services.declaration_create(
+        organisation=organisation,
+        data=declaration_data(lines=[expensive]),
+        submit=True,
+        actor=actor,
+    )
+    risk.score_declarations([declaration.pk])
+    review.case_claim(case=case_of(declaration), by=officer)
+    review.decision_release(declaration=declaration, by=officer)
+    declaration.refresh_from_db()
+    assert declaration.status == Status.AWAITING_PAYMENT
+    assert not ReleaseNotice.objects.filter(declaration=declaration).exists()
+    assert declaration.decisions.get().action == "release"
