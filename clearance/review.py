@@ -8,7 +8,7 @@ release notice PDF) are queued after commit.
 
 import datetime
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import partial
 from typing import Any
 
@@ -29,7 +29,14 @@ from clearance.models import (
 )
 from clearance.services import ServiceError, _by, notify
 from declarations.models import Declaration, Status
-from declarations.services import Actor, declaration_transition, document_add, lock
+from declarations.services import (
+    Actor,
+    declaration_amend,
+    declaration_data,
+    declaration_transition,
+    document_add,
+    lock,
+)
 
 A = Decision.Action
 
@@ -286,11 +293,20 @@ def decision_refer(*, declaration: Declaration, by: User, agency: str) -> Decisi
         return _decide(locked, A.REFER, agency, by)
 
 
+CORRECTABLE = ("description", "hs_code", "quantity", "value", "gross_mass_kg", "origin_country")
+
+
 def decision_inspection(
-    *, declaration: Declaration, by: User, compliant: bool, note: str
+    *,
+    declaration: Declaration,
+    by: User,
+    compliant: bool,
+    note: str,
+    corrections: Mapping[int, Mapping[str, str]] | None = None,
 ) -> Decision:
-    """Record what a physical inspection found. Compliant goods are released; a discrepancy
-    is recorded and the case stays open for the officer's decision."""
+    """Record what a physical inspection found. Compliant goods are released. A discrepancy
+    is recorded; with corrected line values (by line number) the declaration is amended by
+    the officer and assessed again, and the case stays open for the officer's decision."""
     note = note.strip()
     if not compliant and not note:
         raise ServiceError(_("Describe the discrepancy."), field="note")
@@ -301,7 +317,30 @@ def decision_inspection(
         decision = _decide(locked, A.INSPECTION, text, by)
         if compliant:
             decision_release(declaration=locked, by=by, reason=_("Inspection: compliant."))
+        elif corrections:
+            _reassess(locked, corrections, by)
     return decision
+
+
+def _reassess(
+    declaration: Declaration, corrections: Mapping[int, Mapping[str, str]], by: User
+) -> None:
+    lines = list(declaration.lines.order_by("number"))
+    data = declaration_data(declaration, lines)
+    for number, values in corrections.items():
+        if not 1 <= number <= len(data["lines"]):
+            raise ServiceError(_("There is no line %(n)d.") % {"n": number}, field="lines")
+        data["lines"][number - 1].update(
+            {k: v.strip() for k, v in values.items() if k in CORRECTABLE and v.strip()}
+        )
+    lane = declaration.lane
+    actor = Actor(user=by)
+    amended = declaration_amend(declaration=declaration, data=data, actor=actor)
+    # Back under review at once: the corrected version is the officer's, not the filer's, so
+    # it is not scored again (scoring takes only declarations still submitted).
+    declaration_transition(
+        declaration=amended, to=Status.UNDER_REVIEW, actor=actor, lane=lane or None
+    )
 
 
 REVERSIBLE: dict[str, str | None] = {

@@ -279,6 +279,12 @@ def case_inspection(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, _("Choose the result of the inspection."))
         return redirect("review_case", pk=pk)
+    corrections: dict[int, dict[str, str]] = {}
+    for key in request.POST:
+        value = request.POST.get(key, "")
+        parts = key.split("-")
+        if len(parts) == 3 and parts[0] == "line" and parts[1].isdigit() and value.strip():
+            corrections.setdefault(int(parts[1]), {})[parts[2]] = value
     return _run(
         request,
         pk,
@@ -287,6 +293,7 @@ def case_inspection(request: HttpRequest, pk: int) -> HttpResponse:
             by=_user(request),
             compliant=form.cleaned_data["result"] == "compliant",
             note=form.cleaned_data["note"],
+            corrections=corrections,
         ),
         _("Inspection result recorded."),
     )

@@ -336,3 +336,28 @@ def test_an_officer_release_with_something_due_waits_for_payment(
     assert declaration.status == Status.AWAITING_PAYMENT
     assert not ReleaseNotice.objects.filter(declaration=declaration).exists()
     assert declaration.decisions.get().action == "release"
+
+
+def test_a_discrepancy_with_corrected_values_reassesses_and_keeps_the_case(yellow, officer, client):
+    RiskRule.objects.filter(name="Headphones watch").update(points=80)
+    ReviewCase.objects.filter(declaration=yellow).update(queue="inspection")
+    signed_in(client, officer)
+    client.post(f"/staff/review/{yellow.pk}/claim/")
+    client.post(
+        f"/staff/review/{yellow.pk}/inspection/",
+        {
+            "result": "discrepancy",
+            "note": "Six units worth more.",
+            "line-1-quantity": "6",
+            "line-1-value": "400.00",
+        },
+    )
+    yellow.refresh_from_db()
+    assert (yellow.status, yellow.version, yellow.lane) == (Status.UNDER_REVIEW, 2, "yellow")
+    first, second = yellow.versions.order_by("number")
+    assert second.customs_value > first.customs_value
+    assert second.data["lines"][0]["quantity"] == "6"
+    assert second.created_by == officer
+    assert yellow.decisions.get().reason == "Six units worth more."
+    assert case_of(yellow).claimed_by == officer
+    assert risk.score_declarations([yellow.pk]) == 0
