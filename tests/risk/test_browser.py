@@ -143,3 +143,35 @@ def test_a_supervisor_previews_a_rule_change_on_accessible_pages(
     expect(page).to_have_url(re.compile("/staff/risk/rules/$"))
     page.get_by_role("link", name="Change the lanes").click()
     assert_accessible(page)
+
+
+def test_the_inspection_form_of_a_red_case_is_accessible(page: Page, live_server):
+    from clearance import risk
+
+    base = live_server.url
+    rates_for_today()
+    RiskSettings.objects.update_or_create(pk=1, defaults={"random_share": 0})
+    RiskRule.objects.create(
+        name="Headphones",
+        kind="hs_prefix",
+        params={"prefixes": ["8518"]},
+        points=90,
+        effective_from=datetime.date(2024, 1, 1),
+        reason_template="Headphones (HS {value}).",
+    )
+    organisation = OrganisationFactory(name="Red Goods")
+    declaration = services.declaration_create(
+        organisation=organisation,
+        data=declaration_data(),
+        submit=True,
+        actor=services.Actor(user=organisation.owner),
+    )
+    risk.score_declarations([declaration.pk])
+    officer = staff_user("officer")
+    sign_in(page, base, officer.email)
+    page.goto(base + f"/staff/review/{declaration.pk}/")
+    page.locator("#id_token").fill(current_totp(officer))
+    page.locator("form.usa-form button[type=submit]").click()
+    page.get_by_role("button", name="Claim this case").click()
+    expect(page.get_by_role("button", name="Record the result")).to_be_visible()
+    assert_accessible(page)
