@@ -38,6 +38,7 @@ from clearance.models import (
     RuleKind,
 )
 from clearance.reference import hs_description
+from clearance.services import notify
 from declarations.models import Declaration, DeclarationVersion, Status
 from declarations.services import Actor, declarations_move, lock_many
 
@@ -656,7 +657,27 @@ def score_declarations(ids: Sequence[int]) -> int:
         declarations_move(moves=moves, actor=Actor(), at=now)
         if review:
             open_cases(review, scores)
+        _tell_released([d for d, to, _lane in moves if to == Status.RELEASED])
     return len(versions)
+
+
+def _tell_released(declarations: Sequence[Declaration]) -> None:
+    """One in-app notice per organisation for the declarations released at once (a platform's
+    batch would otherwise fill its members' mailboxes)."""
+    by_organisation: dict[int, list[Declaration]] = {}
+    for d in declarations:
+        by_organisation.setdefault(d.organisation_id, []).append(d)
+    for released in by_organisation.values():
+        notify(
+            event="declarations_released",
+            organisation=released[0].organisation,
+            context={
+                "count": len(released),
+                "references": [d.system_reference for d in released[:5]],
+            },
+            url="/declarations/?status=released",
+            email=False,
+        )
 
 
 def regime_limits(on: datetime.date) -> tuple[str, Decimal | None]:

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from clearance import risk, risk_history
-from clearance.models import Queue, ReviewCase, RiskRule, RiskScore, RiskSettings
+from clearance.models import Notification, Queue, ReviewCase, RiskRule, RiskScore, RiskSettings
 from declarations import services
 from declarations.models import Declaration, Status
 from tests.declarations.helpers import LINE, declaration_data
@@ -52,6 +52,10 @@ def test_a_low_risk_parcel_with_nothing_due_is_released_by_the_system(regime, or
     assert change.by is None and change.by_key is None
     assert str(change.actor) == "the system"
     assert declaration.history.first().status == Status.RELEASED
+    [notice] = Notification.objects.filter(recipient=organisation.owner)
+    assert notice.event == "declarations_released"
+    assert declaration.system_reference in notice.body
+    assert notice.email_status == Notification.EmailStatus.SKIPPED
 
 
 def test_a_low_risk_parcel_with_something_due_waits_for_payment(regime, organisation, actor):
