@@ -27,6 +27,7 @@ from clearance.models import (
     Role,
     User,
 )
+from clearance.queue import enqueue_on_commit
 from clearance.services import ServiceError, _by, notify
 from declarations.models import Declaration, Status
 from declarations.services import (
@@ -227,6 +228,9 @@ def decision_release(*, declaration: Declaration, by: User, reason: str = "") ->
         due = version is not None and not version.held and version.total_due > 0
         to = Status.AWAITING_PAYMENT if due else Status.RELEASED
         declaration_transition(declaration=locked, to=to, actor=Actor(user=by))
+        if due:
+            # Payments (another app, queued by name) release at once on a deferred account.
+            enqueue_on_commit("refunds.release_deferred", [locked.pk])
         decision = _decide(locked, A.RELEASE, reason.strip(), by)
         _close(case, by)
         organisation = Organisation.objects.get(pk=locked.organisation_id)

@@ -37,6 +37,7 @@ from clearance.models import (
     RiskSettings,
     RuleKind,
 )
+from clearance.queue import enqueue_on_commit
 from clearance.reference import hs_description
 from clearance.services import notify
 from declarations.models import Declaration, DeclarationVersion, Status
@@ -655,6 +656,10 @@ def score_declarations(ids: Sequence[int]) -> int:
             else:
                 moves.append((d, Status.RELEASED, lane))
         declarations_move(moves=moves, actor=Actor(), at=now)
+        to_pay = [d.pk for d, to, _lane in moves if to == Status.AWAITING_PAYMENT]
+        if to_pay:
+            # Payments (another app, queued by name) release at once those on a deferred account.
+            enqueue_on_commit("refunds.release_deferred", to_pay)
         if review:
             open_cases(review, scores)
         _tell_released([d for d, to, _lane in moves if to == Status.RELEASED])

@@ -8,10 +8,28 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from clearance.pdf import render_pdf
+from declarations.models import Declaration, Status
+from declarations.services import Actor
 from refunds import documents, services
 from refunds.models import Payment, Refund, RefundStatus, Statement
 
 log = logging.getLogger(__name__)
+
+
+@shared_task(name="refunds.release_deferred", time_limit=300)
+def release_deferred(declaration_ids: list[int]) -> int:
+    """Release declarations waiting for payment whose organisation pays on a deferred account
+    (charged on its monthly statement). Queued by name by the clearance pipeline whenever it
+    sends declarations to payment; running it twice releases nothing more."""
+    released = 0
+    waiting = Declaration.objects.filter(
+        pk__in=declaration_ids, status=Status.AWAITING_PAYMENT
+    ).select_related("organisation")
+    for declaration in waiting:
+        if services.deferral_applies(declaration.organisation):
+            services.deferred_release(declaration=declaration, actor=Actor())
+            released += 1
+    return released
 
 
 @shared_task(name="refunds.pay_out_refund", time_limit=120)

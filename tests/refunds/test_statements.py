@@ -125,3 +125,18 @@ def test_the_monthly_task_issues_the_statements_of_the_month_that_ended(platform
 
     assert issued == 1
     assert platform.statements.get().period == datetime.date(2026, 3, 1)
+
+
+def test_declarations_sent_to_payment_are_released_at_once_on_a_deferred_account(platform):
+    deferred = due_declaration(platform, total="5000")
+    ordinary = due_declaration(OrganisationFactory(), total="5000")
+
+    assert tasks.release_deferred([deferred.pk, ordinary.pk]) == 1
+    deferred.refresh_from_db()
+    ordinary.refresh_from_db()
+    assert deferred.status == Status.RELEASED
+    assert ordinary.status == Status.AWAITING_PAYMENT
+    assert LedgerEntry.objects.filter(organisation=platform).balance() == {"KRW": Decimal(5000)}
+    # Delivered twice (a redelivered message), it releases and charges nothing more.
+    assert tasks.release_deferred([deferred.pk]) == 0
+    assert LedgerEntry.objects.filter(organisation=platform).balance() == {"KRW": Decimal(5000)}

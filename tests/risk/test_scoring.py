@@ -67,6 +67,19 @@ def test_a_low_risk_parcel_with_something_due_waits_for_payment(regime, organisa
     assert (declaration.status, declaration.lane) == (Status.AWAITING_PAYMENT, "green")
 
 
+def test_sending_to_payment_asks_payments_to_release_deferred_accounts(
+    regime, organisation, actor, django_capture_on_commit_callbacks
+):
+    expensive = {**LINE, "value": "900.00"}
+    [pk] = submit(organisation, actor, lines=[expensive])
+    with (
+        mock.patch("celery.current_app.send_task") as send_task,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        risk.score_declarations([pk])
+    send_task.assert_any_call("refunds.release_deferred", args=([pk],))
+
+
 def test_yellow_and_red_go_to_their_queues_with_a_due_time(regime, organisation, actor):
     rule("8518", 40)
     rule("6109", 40)
