@@ -39,12 +39,13 @@ from clearance.models import (
     RiskScore,
     RiskSettings,
     Role,
+    TransportMode,
     User,
 )
 from clearance.services import ServiceError
 from declarations import access
 from declarations.api import ApiView
-from declarations.models import Declaration, Document, Status, TransportMode
+from declarations.models import Declaration, Document, Status
 from declarations.services import Actor
 
 OFFICERS = (Role.OFFICER, Role.SUPERVISOR)

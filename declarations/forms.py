@@ -6,7 +6,8 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from declarations.models import Document, Purpose, TransportMode
+from clearance.models import Purpose, TransportMode
+from declarations.models import Document
 
 BLANK: list[tuple[str, Any]] = [("", "—")]
 

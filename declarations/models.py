@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from clearance.models import Purpose, TransportMode
 from clearance.services import ServiceError
 
 
@@ -90,18 +91,6 @@ class Lane(models.TextChoices):
     GREEN = "green", _("Green")
     YELLOW = "yellow", _("Yellow")
     RED = "red", _("Red")
-
-
-class TransportMode(models.TextChoices):
-    POSTAL = "postal", _("Postal")
-    EXPRESS = "express", _("Express")
-    CARGO = "cargo", _("Cargo")
-
-
-class Purpose(models.TextChoices):
-    PERSONAL = "personal", _("Personal use")
-    COMMERCIAL = "commercial", _("Commercial")
-    GIFT = "gift", _("Gift")
 
 
 MONEY_DIGITS = 18

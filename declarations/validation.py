@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 from django.utils.translation import gettext as _
 
 from clearance import reference
+from clearance.models import Purpose, TransportMode
 from clearance.services import ServiceError
-from declarations.models import Purpose, TransportMode
 
 MAX_LINES = 999
 
