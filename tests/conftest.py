@@ -225,6 +225,26 @@ def drain_celery_queue(request: pytest.FixtureRequest) -> Iterator[None]:
         wait_for(lambda: not queue_busy(celery_app.conf.task_default_queue), timeout=120)
 
 
+@pytest.fixture(autouse=True)
+def unread_queue_without_the_worker(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test that does not ask for the worker queues its tasks where no worker reads, so the
+    session's worker (started by an earlier test) cannot act in the middle of it; the queue is
+    emptied afterwards. A test that starts a ``Worker`` of its own points it at this queue."""
+    if "celery_worker" in request.fixturenames:
+        yield
+        return
+    import redis
+
+    previous = celery_app.conf.task_default_queue
+    unread = f"{previous}-unread"
+    celery_app.conf.task_default_queue = unread
+    try:
+        yield
+    finally:
+        celery_app.conf.task_default_queue = previous
+        redis.Redis.from_url(settings.REDIS_URL).delete(unread)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def private_celery_queue() -> Iterator[None]:
     """Keep this run's tasks away from any other worker on the same Redis (a demo, say)."""
