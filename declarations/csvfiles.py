@@ -48,16 +48,7 @@ HEADER_COLUMNS = [
     "tax_collected_at_sale",
     "vendor_tax_id",
 ]
-LINE_COLUMNS = [
-    "description",
-    "hs_code",
-    "quantity",
-    "unit",
-    "value",
-    "origin_country",
-    "gross_mass_kg",
-    "product_url",
-]
+LINE_COLUMNS = list(validation.LINE_FIELDS)
 COLUMNS = HEADER_COLUMNS + LINE_COLUMNS
 BATCH = 500
 MAX_STORED_ERRORS = 20_000

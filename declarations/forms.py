@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from clearance.models import Purpose, TransportMode
 from declarations.models import Document
+from declarations.validation import LINE_FIELDS
 
 BLANK: list[tuple[str, Any]] = [("", "—")]
 
@@ -106,16 +107,7 @@ class LineForm(forms.Form):
     gross_mass_kg = _text(_("Gross mass (kg)"), 20)
     product_url = _text(_("Product web address"), 500)
 
-    FIELDS = (
-        "description",
-        "hs_code",
-        "quantity",
-        "unit",
-        "value",
-        "origin_country",
-        "gross_mass_kg",
-        "product_url",
-    )
+    FIELDS = LINE_FIELDS
 
     def is_blank(self) -> bool:
         c = self.cleaned_data

@@ -23,6 +23,17 @@ from clearance.models import Purpose, TransportMode
 from clearance.services import ServiceError
 
 MAX_LINES = 999
+# The fields of an item line, in the order the form, the CSV file and the API show them.
+LINE_FIELDS = (
+    "description",
+    "hs_code",
+    "quantity",
+    "unit",
+    "value",
+    "origin_country",
+    "gross_mass_kg",
+    "product_url",
+)
 
 # Descriptions that say nothing about the goods, after the EU's guidance on acceptable goods
 # descriptions: a description made only of these words is refused.
