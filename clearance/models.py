@@ -644,8 +644,12 @@ class RiskScore(models.Model):
     (declaration, version) is what makes scoring the same version twice a no-op.
     """
 
+    # No index of its own: the unique constraint's index starts with the declaration.
     declaration = models.ForeignKey(
-        "declarations.Declaration", on_delete=models.CASCADE, related_name="risk_scores"
+        "declarations.Declaration",
+        on_delete=models.CASCADE,
+        related_name="risk_scores",
+        db_index=False,
     )
     version = models.PositiveIntegerField()
     points = models.PositiveIntegerField()

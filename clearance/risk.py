@@ -12,7 +12,9 @@ something due to awaiting payment, yellow and red to under review with a case in
 """
 
 import datetime
+import functools
 import hashlib
+import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,14 +22,15 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
+from django.contrib.postgres.aggregates import ArrayAgg
 from django.db import transaction
-from django.db.models import F, Q, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
-from clearance import regimes
+from clearance import bulk, regimes
 from clearance.models import (
+    Organisation,
     Queue,
     ReferencePrice,
     ReviewCase,
@@ -40,8 +43,8 @@ from clearance.models import (
 from clearance.queue import enqueue_on_commit
 from clearance.reference import hs_description
 from clearance.services import notify
-from declarations.models import Declaration, DeclarationVersion, Status
-from declarations.services import Actor, declarations_move, lock_many
+from declarations.models import Declaration, Status
+from declarations.services import Actor, Move, declarations_move, lock_many
 
 ZERO = Decimal(0)
 
@@ -144,6 +147,12 @@ def _words(text: str) -> set[str]:
     return {w.rstrip("s") for w in re.findall(r"[a-z]{3,}", text.lower())}
 
 
+@functools.cache
+def _hs_words(hs_code: str) -> frozenset[str]:
+    """The words of an HS code's chapter, heading and subheading (the nomenclature is fixed)."""
+    return frozenset(_words(" ".join(hs_description(hs_code[:n]) or "" for n in (2, 4, 6))))
+
+
 def _check_hs_prefix(facts: Facts, params: Mapping[str, Any], _r: Any) -> Detail | None:
     prefixes = tuple(params["prefixes"])
     found = sorted({line.hs_code for line in facts.lines if line.hs_code.startswith(prefixes)})
@@ -237,11 +246,11 @@ def _check_description(facts: Facts, params: Mapping[str, Any], _r: Any) -> Deta
     min_letters = int(params.get("min_letters", 4))
     for line in facts.lines:
         text = line.description.strip()
-        letters = sum(1 for c in text if c.isalpha())
+        letters = sum(map(str.isalpha, text))
         if letters < min_letters or text.lower() in vague:
             return {"value": text, "detail": "vague"}
         if params.get("match_hs", True) and line.hs_code:
-            known = _words(" ".join(hs_description(line.hs_code[:n]) or "" for n in (2, 4, 6)))
+            known = _hs_words(line.hs_code[:6])
             if known and not (_words(text) & known):
                 return {"value": text, "detail": line.hs_code}
     return None
@@ -405,8 +414,6 @@ def evaluate(
 
 # --- Loading from the database --------------------------------------------------------------
 
-CONSIGNEE_WINDOW_DAYS = 30
-
 
 def rules_in_force(on: datetime.date) -> list[Rule]:
     return [
@@ -447,48 +454,84 @@ def _consignee_key(id_number: str, name: str) -> str:
 
 
 def _filer_positions(organisation_ids: set[int], first: int) -> dict[int, int]:
-    """The position of each of these organisations' first ``first`` declarations."""
+    """The position of each of these organisations' first ``first`` declarations: a short
+    indexed read per organisation, however many declarations it has filed since."""
+    positions: dict[int, int] = {}
     if first <= 0:
-        return {}
-    rows = (
-        Declaration.objects.filter(organisation_id__in=organisation_ids, submitted_at__isnull=False)
-        .annotate(
-            position=Window(
-                RowNumber(), partition_by=[F("organisation_id")], order_by=["submitted_at", "pk"]
-            )
+        return positions
+    for organisation_id in organisation_ids:
+        earliest = (
+            Declaration.objects.filter(organisation_id=organisation_id, submitted_at__isnull=False)
+            .order_by("submitted_at", "pk")
+            .values_list("pk", flat=True)[:first]
         )
-        .filter(position__lte=first)
-        .values_list("pk", "position")
-    )
-    return dict(rows)
+        positions.update((pk, n) for n, pk in enumerate(earliest, start=1))
+    return positions
 
 
 def _consignee_parcels(
-    declarations: Sequence[Declaration], now: datetime.datetime
+    rows: Sequence[Mapping[str, Any]], days: int, now: datetime.datetime
 ) -> dict[str, list[tuple[int, datetime.datetime]]]:
-    ids = {d.consignee_id_number for d in declarations if d.consignee_id_number}
-    names = {d.consignee_name for d in declarations if not d.consignee_id_number}
+    """Each consignee's parcels (declaration and submission time) in the ``days`` before the
+    earliest of these submissions: what the split-shipment rules in force can look at. The
+    database groups them, one row per consignee."""
     found: dict[str, list[tuple[int, datetime.datetime]]] = {}
-    if not ids and not names:
+    ids = {r["consignee_id_number"] for r in rows} - {""}
+    names = {r["consignee_name"] for r in rows if not r["consignee_id_number"]}
+    if days <= 0 or (not ids and not names):
         return found
-    rows = (
+    since = min(r["submitted_at"] or now for r in rows) - datetime.timedelta(days=days)
+    grouped = (
         Declaration.objects.filter(
             Q(consignee_id_number__in=ids) | Q(consignee_name__in=names, consignee_id_number=""),
-            submitted_at__gte=now - datetime.timedelta(days=CONSIGNEE_WINDOW_DAYS),
+            submitted_at__gte=since,
         )
         .exclude(status__in=[Status.CANCELLED, Status.REJECTED, Status.DRAFT])
-        .values_list("pk", "consignee_id_number", "consignee_name", "submitted_at")
+        .order_by()
+        .values_list("consignee_id_number", "consignee_name")
+        .annotate(pks=ArrayAgg("pk"), ats=ArrayAgg("submitted_at"))
     )
-    for pk, id_number, name, at in rows:
-        assert at is not None  # filtered on submitted_at above
-        found.setdefault(_consignee_key(id_number, name), []).append((pk, at))
+    for id_number, name, pks, ats in grouped:
+        found.setdefault(_consignee_key(id_number, name), []).extend(zip(pks, ats, strict=True))
     return found
 
 
-def _line_facts(version: DeclarationVersion) -> tuple[LineFacts, ...]:
-    values = [line.get("customs_value") for line in version.assessment.get("lines", [])]
+# What the rules need of a declaration and its latest version, read as plain values (no model
+# instances: scoring reads thousands a second).
+VERSION_VALUES = (
+    "pk",
+    "status",
+    "version",
+    "system_reference",
+    "organisation_id",
+    "organisation__name",
+    "submitted_at",
+    "seller_name",
+    "seller_country",
+    "consignee_id_number",
+    "consignee_name",
+    "marketplace",
+    "versions__number",
+    "versions__customs_value",
+    "versions__held",
+    "versions__total_due",
+    "versions__data__lines",
+    "versions__assessment__lines",
+)
+
+
+def version_rows(declarations: QuerySet[Declaration]) -> QuerySet[Declaration, dict[str, Any]]:
+    """The ``VERSION_VALUES`` of these declarations' latest versions, one dict each (read from
+    the declarations, so the database starts from their primary keys)."""
+    rows: QuerySet[Declaration, dict[str, Any]]
+    rows = declarations.filter(versions__number=F("version")).values(*VERSION_VALUES)
+    return rows
+
+
+def _line_facts(row: Mapping[str, Any]) -> tuple[LineFacts, ...]:
+    values = [line.get("customs_value") for line in row["versions__assessment__lines"] or []]
     result = []
-    for index, line in enumerate(version.data.get("lines", [])):
+    for index, line in enumerate(row["versions__data__lines"] or []):
         value = values[index] if index < len(values) and values[index] is not None else "0"
         mass = line.get("gross_mass_kg")
         result.append(
@@ -504,38 +547,52 @@ def _line_facts(version: DeclarationVersion) -> tuple[LineFacts, ...]:
     return tuple(result)
 
 
+def hs6_of(rows: Iterable[Mapping[str, Any]]) -> set[str]:
+    return {
+        (line.get("hs_code") or "")[:6]
+        for row in rows
+        for line in row["versions__data__lines"] or []
+    }
+
+
 def facts_of(
-    versions: Sequence[DeclarationVersion],
+    rows: Sequence[Mapping[str, Any]],
     rules: Sequence[Rule],
     now: datetime.datetime,
     threshold: Decimal | None = None,
 ) -> list[Facts]:
-    """The facts of these versions (their declarations and organisations selected with them)."""
-    declarations = [v.declaration for v in versions]
+    """The facts of these versions (``version_rows``), with their filers' and consignees'
+    history read in two queries for all of them."""
     first = max(
         (int(r.params.get("first", 0)) for r in rules if r.kind == RuleKind.NEW_FILER), default=0
     )
-    positions = _filer_positions({d.organisation_id for d in declarations}, first)
-    parcels = _consignee_parcels(declarations, now)
+    days = max(
+        (int(r.params.get("days", 0)) for r in rules if r.kind == RuleKind.SPLIT_SHIPMENT),
+        default=0,
+    )
+    positions = _filer_positions({row["organisation_id"] for row in rows}, first)
+    parcels = _consignee_parcels(rows, days, now)
     result = []
-    for version in versions:
-        d = version.declaration
-        key = _consignee_key(d.consignee_id_number, d.consignee_name)
+    for row in rows:
+        pk = row["pk"]
+        id_number = row["consignee_id_number"]
+        name = row["consignee_name"]
+        key = _consignee_key(id_number, name)
         result.append(
             Facts(
-                declaration_id=d.pk,
-                version=version.number,
-                submitted_at=d.submitted_at or now,
-                customs_value=version.customs_value,
-                seller_name=d.seller_name,
-                seller_country=d.seller_country,
-                consignee_id=d.consignee_id_number,
-                consignee_name=d.consignee_name,
-                platform=d.marketplace,
-                organisation_name=d.organisation.name,
-                lines=_line_facts(version),
-                filer_position=positions.get(d.pk),
-                consignee_parcels=tuple(at for pk, at in parcels.get(key, []) if pk != d.pk),
+                declaration_id=pk,
+                version=row["versions__number"],
+                submitted_at=row["submitted_at"] or now,
+                customs_value=row["versions__customs_value"],
+                seller_name=row["seller_name"],
+                seller_country=row["seller_country"],
+                consignee_id=id_number,
+                consignee_name=name,
+                platform=row["marketplace"],
+                organisation_name=row["organisation__name"],
+                lines=_line_facts(row),
+                filer_position=positions.get(pk),
+                consignee_parcels=tuple(at for other, at in parcels.get(key, []) if other != pk),
                 threshold=threshold,
             )
         )
@@ -546,24 +603,25 @@ def _queue_for(lane: str) -> str:
     return Queue.INSPECTION if lane == RiskLane.RED else Queue.DOCUMENT_CHECK
 
 
-def open_cases(declarations: Sequence[Declaration], scores: Mapping[int, Score]) -> None:
+def open_cases(rows: Sequence[Mapping[str, Any]], scores: Mapping[int, Score]) -> None:
     """A case in its queue for each declaration going under review (reopened after an
-    amendment), due ``review_hours`` after its submission."""
+    amendment), due ``review_hours`` after its submission. ``rows`` are ``version_rows``."""
     hours = RiskSettings.current().review_hours
     now = timezone.now()
     existing = {
         c.declaration_id: c
-        for c in ReviewCase.objects.filter(declaration__in=[d.pk for d in declarations])
+        for c in ReviewCase.objects.filter(declaration__in=[row["pk"] for row in rows])
     }
     new = []
-    for d in declarations:
-        score = scores[d.pk]
-        due = (d.submitted_at or now) + datetime.timedelta(hours=hours)
-        case = existing.get(d.pk)
+    for row in rows:
+        pk = row["pk"]
+        score = scores[pk]
+        due = (row["submitted_at"] or now) + datetime.timedelta(hours=hours)
+        case = existing.get(pk)
         if case is None:
             new.append(
                 ReviewCase(
-                    declaration=d,
+                    declaration_id=pk,
                     queue=_queue_for(score.lane),
                     points=score.points,
                     opened_at=now,
@@ -583,9 +641,25 @@ def open_cases(declarations: Sequence[Declaration], scores: Mapping[int, Score])
         bulk_create_with_history(new, ReviewCase, default_date=now)
 
 
+SCORE_FIELDS = (
+    "declaration",
+    "version",
+    "points",
+    "lane",
+    "random_selected",
+    "refer",
+    "hits",
+    "scored_at",
+)
+
+
 def score_declarations(ids: Sequence[int]) -> int:
     """Score the latest version of each of these declarations that is still ``submitted`` and
     not yet scored, and move it on. Returns how many were scored; running it again scores none.
+
+    The hot path of the workers, written for thousands a second: the facts are read as plain
+    values in a few queries, the rules run in Python, and the scores, status moves, history
+    rows and status changes are written in sets by the database (``clearance.bulk``).
     """
     now = timezone.now()
     today = timezone.localdate(now)
@@ -594,92 +668,87 @@ def score_declarations(ids: Sequence[int]) -> int:
     with transaction.atomic():
         # Locked in pk order (the one order every writer uses), and only those still waiting:
         # a second delivery of the same message finds them moved on and does nothing.
-        locked = {
-            d.pk: d
-            for d in lock_many(ids).filter(status=Status.SUBMITTED).select_related("organisation")
-        }
+        locked = list(lock_many(ids).filter(status=Status.SUBMITTED).values_list("pk", flat=True))
         if not locked:
             return 0
-        scored = set(
-            RiskScore.objects.filter(declaration_id__in=locked).values_list(
-                "declaration_id", "version"
-            )
-        )
-        versions = [
-            v
-            for v in DeclarationVersion.objects.filter(
-                declaration_id__in=locked, number=F("declaration__version")
-            ).order_by("declaration_id")
-            if (v.declaration_id, v.number) not in scored
-        ]
-        if not versions:
-            return 0
-        for v in versions:
-            v.declaration = locked[v.declaration_id]
-        local, threshold = regime_limits(today)
-        hs6 = {line.get("hs_code", "")[:6] for v in versions for line in v.data.get("lines", [])}
-        references = references_for(hs6, local, today)
-        scores: dict[int, Score] = {}
-        for facts in facts_of(versions, rules, now, threshold):
-            scores[facts.declaration_id] = evaluate(facts, rules, limits, references)
-        RiskScore.objects.bulk_create(
-            [
-                RiskScore(
-                    declaration_id=v.declaration_id,
-                    version=v.number,
-                    points=scores[v.declaration_id].points,
-                    lane=scores[v.declaration_id].lane,
-                    random_selected=scores[v.declaration_id].random_selected,
-                    refer=scores[v.declaration_id].refer,
-                    hits=[h.to_dict() for h in scores[v.declaration_id].hits],
-                    scored_at=now,
+        rows = list(
+            version_rows(Declaration.objects.filter(pk__in=locked))
+            .exclude(
+                Exists(
+                    RiskScore.objects.filter(
+                        declaration=OuterRef("pk"), version=OuterRef("version")
+                    )
                 )
-                for v in versions
-            ],
-            batch_size=2000,
+            )
+            .order_by("pk")
         )
-        moves: list[tuple[Declaration, str, str]] = []
-        review: list[Declaration] = []
-        for v in versions:
-            d = v.declaration
-            lane = scores[d.pk].lane
-            if lane != RiskLane.GREEN:
-                moves.append((d, Status.UNDER_REVIEW, lane))
-                review.append(d)
-            elif v.held or v.total_due > ZERO:
-                # Held (no regime or rate) needs an officer too; something due waits for payment.
-                if v.held:
-                    moves.append((d, Status.UNDER_REVIEW, lane))
-                    review.append(d)
-                else:
-                    moves.append((d, Status.AWAITING_PAYMENT, lane))
-            else:
-                moves.append((d, Status.RELEASED, lane))
+        if not rows:
+            return 0
+        local, threshold = regime_limits(today)
+        references = references_for(hs6_of(rows), local, today)
+        scores = {
+            facts.declaration_id: evaluate(facts, rules, limits, references)
+            for facts in facts_of(rows, rules, now, threshold)
+        }
+        bulk.insert_rows(RiskScore, SCORE_FIELDS, (_score_row(row, scores, now) for row in rows))
+        moves = [
+            Move(
+                row["pk"], row["status"], row["version"], _next(row, scores), scores[row["pk"]].lane
+            )
+            for row in rows
+        ]
         declarations_move(moves=moves, actor=Actor(), at=now)
-        to_pay = [d.pk for d, to, _lane in moves if to == Status.AWAITING_PAYMENT]
+        to_pay = [m.declaration_id for m in moves if m.to == Status.AWAITING_PAYMENT]
         if to_pay:
             # Payments (another app, queued by name) release at once those on a deferred account.
             enqueue_on_commit("refunds.release_deferred", to_pay)
+        review = [row for row, m in zip(rows, moves, strict=True) if m.to == Status.UNDER_REVIEW]
         if review:
             open_cases(review, scores)
-        _tell_released([d for d, to, _lane in moves if to == Status.RELEASED])
-    return len(versions)
+        _tell_released([row for row, m in zip(rows, moves, strict=True) if m.to == Status.RELEASED])
+    return len(rows)
 
 
-def _tell_released(declarations: Sequence[Declaration]) -> None:
+def _score_row(
+    row: Mapping[str, Any], scores: Mapping[int, Score], now: datetime.datetime
+) -> tuple[Any, ...]:
+    """A ``RiskScore`` row in the order of ``SCORE_FIELDS``."""
+    score = scores[row["pk"]]
+    hits = json.dumps([h.to_dict() for h in score.hits])
+    return (
+        row["pk"],
+        row["version"],
+        score.points,
+        score.lane,
+        score.random_selected,
+        score.refer,
+        hits,
+        now,
+    )
+
+
+def _next(row: Mapping[str, Any], scores: Mapping[int, Score]) -> str:
+    """Where a scored declaration goes: review unless green; a green one held (no regime or
+    rate) to review too; otherwise to payment when something is due, else released."""
+    if scores[row["pk"]].lane != RiskLane.GREEN or row["versions__held"]:
+        return Status.UNDER_REVIEW
+    if row["versions__total_due"] > ZERO:
+        return Status.AWAITING_PAYMENT
+    return Status.RELEASED
+
+
+def _tell_released(rows: Sequence[Mapping[str, Any]]) -> None:
     """One in-app notice per organisation for the declarations released at once (a platform's
     batch would otherwise fill its members' mailboxes)."""
-    by_organisation: dict[int, list[Declaration]] = {}
-    for d in declarations:
-        by_organisation.setdefault(d.organisation_id, []).append(d)
-    for released in by_organisation.values():
+    by_organisation: dict[int, list[str]] = {}
+    for row in rows:
+        by_organisation.setdefault(row["organisation_id"], []).append(row["system_reference"])
+    for organisation in Organisation.objects.filter(pk__in=by_organisation):
+        released = by_organisation[organisation.pk]
         notify(
             event="declarations_released",
-            organisation=released[0].organisation,
-            context={
-                "count": len(released),
-                "references": [d.system_reference for d in released[:5]],
-            },
+            organisation=organisation,
+            context={"count": len(released), "references": released[:5]},
             url="/declarations/?status=released",
             email=False,
         )

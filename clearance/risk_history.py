@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import F
 from django.utils import timezone
 
 from clearance.models import ReferencePrice, RiskLane, RiskRule
@@ -16,12 +15,14 @@ from clearance.risk import (
     Thresholds,
     evaluate,
     facts_of,
+    hs6_of,
     references_for,
     regime_limits,
     rules_in_force,
     thresholds,
+    version_rows,
 )
-from declarations.models import DeclarationVersion, Status
+from declarations.models import Declaration, Status
 
 # --- Reference prices from history ----------------------------------------------------------
 
@@ -116,23 +117,20 @@ def what_if(
     today = timezone.localdate(now)
     current = rules_in_force(today)
     current_limits = thresholds()
-    versions = list(
-        DeclarationVersion.objects.filter(
-            number=F("declaration__version"),
-            declaration__submitted_at__gte=now - datetime.timedelta(days=days),
-        )
-        .exclude(declaration__status__in=[Status.DRAFT, Status.CANCELLED])
-        .select_related("declaration", "declaration__organisation")
-        .order_by("-declaration__submitted_at")[:cap]
+    rows = list(
+        version_rows(
+            Declaration.objects.filter(submitted_at__gte=now - datetime.timedelta(days=days))
+            .exclude(status__in=[Status.DRAFT, Status.CANCELLED])
+            .order_by("-submitted_at")
+        )[:cap]
     )
     local, threshold = regime_limits(today)
-    hs6 = {line.get("hs_code", "")[:6] for v in versions for line in v.data.get("lines", [])}
-    references = references_for(hs6, local, today)
+    references = references_for(hs6_of(rows), local, today)
     wanted = [*current, *rules]
     before = dict.fromkeys(RiskLane.values, 0)
     after = dict.fromkeys(RiskLane.values, 0)
     moved: list[Moved] = []
-    for version, facts in zip(versions, facts_of(versions, wanted, now, threshold), strict=True):
+    for row, facts in zip(rows, facts_of(rows, wanted, now, threshold), strict=True):
         old = evaluate(facts, current, current_limits, references)
         new = evaluate(facts, rules, limits, references)
         before[old.lane] += 1
@@ -141,14 +139,14 @@ def what_if(
             moved.append(
                 Moved(
                     declaration_id=facts.declaration_id,
-                    system_reference=version.declaration.system_reference,
+                    system_reference=row["system_reference"],
                     before=old.lane,
                     after=new.lane,
                     points_before=old.points,
                     points_after=new.points,
                 )
             )
-    return WhatIf(len(versions), before, after, tuple(moved))
+    return WhatIf(len(rows), before, after, tuple(moved))
 
 
 def proposed_rules(changed: RiskRule, on: datetime.date) -> list[Rule]:

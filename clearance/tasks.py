@@ -150,10 +150,10 @@ def sweep_clearance() -> int:
     """Work a lost message or a dead worker left behind: declarations submitted minutes ago and
     still unscored are queued again; release notices asked for are rendered."""
     from clearance import release_notices, risk
+    from declarations.services import queue_scoring
 
     ids = risk.unscored(UNSCORED_AFTER)
-    for start in range(0, len(ids), 500):
-        score_declarations.delay(ids[start : start + 500])
+    queue_scoring(ids)
     for pk in release_notices.missing():
         render_release_notice.delay(pk)
     return len(ids)

@@ -252,7 +252,12 @@ class Declaration(models.Model):
         ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
-    history = HistoricalRecords(bases=[ActorHistory])
+    # History is read by declaration, date and actor; indexes on the other copied columns
+    # would only slow the writes (scoring writes thousands of history rows a second).
+    history = HistoricalRecords(
+        bases=[ActorHistory],
+        no_db_index=["system_reference", "organisation", "created_by", "created_by_key"],
+    )
     objects = DeclarationQuerySet.as_manager()
 
     class Meta:
