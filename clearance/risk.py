@@ -241,15 +241,30 @@ def _check_split_shipment(facts: Facts, params: Mapping[str, Any], _r: Any) -> D
     return None
 
 
+@functools.lru_cache(maxsize=256)
+def _lowered(words: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(str(w).lower() for w in words)
+
+
+def _has_letters(text: str, count: int) -> bool:
+    """Whether the text has at least ``count`` letters (stops as soon as it has)."""
+    for char in text:
+        if char.isalpha():
+            count -= 1
+            if count <= 0:
+                return True
+    return count <= 0
+
+
 def _check_description(facts: Facts, params: Mapping[str, Any], _r: Any) -> Detail | None:
-    vague = {str(w).lower() for w in params.get("vague_words", [])}
+    vague = _lowered(tuple(params.get("vague_words", ())))
     min_letters = int(params.get("min_letters", 4))
+    match_hs = params.get("match_hs", True)
     for line in facts.lines:
         text = line.description.strip()
-        letters = sum(map(str.isalpha, text))
-        if letters < min_letters or text.lower() in vague:
+        if not _has_letters(text, min_letters) or text.lower() in vague:
             return {"value": text, "detail": "vague"}
-        if params.get("match_hs", True) and line.hs_code:
+        if match_hs and line.hs_code:
             known = _hs_words(line.hs_code[:6])
             if known and not (_words(text) & known):
                 return {"value": text, "detail": line.hs_code}
@@ -653,9 +668,14 @@ SCORE_FIELDS = (
 )
 
 
-def score_declarations(ids: Sequence[int]) -> int:
+def score_declarations(ids: Sequence[int], *, and_waiting: int = 0) -> int:
     """Score the latest version of each of these declarations that is still ``submitted`` and
     not yet scored, and move it on. Returns how many were scored; running it again scores none.
+
+    ``and_waiting`` more declarations waiting to be scored are taken along, the oldest first,
+    skipping any another worker holds: declarations submitted one at a time (the browser, the
+    single API call) that arrive together are then scored together, and their own tasks find
+    nothing left to do. Only the given ids are waited for, so two workers cannot deadlock.
 
     The hot path of the workers, written for thousands a second: the facts are read as plain
     values in a few queries, the rules run in Python, and the scores, status moves, history
@@ -669,6 +689,14 @@ def score_declarations(ids: Sequence[int]) -> int:
         # Locked in pk order (the one order every writer uses), and only those still waiting:
         # a second delivery of the same message finds them moved on and does nothing.
         locked = list(lock_many(ids).filter(status=Status.SUBMITTED).values_list("pk", flat=True))
+        if and_waiting > 0:
+            locked += (
+                Declaration.objects.select_for_update(of=("self",), skip_locked=True)
+                .filter(status=Status.SUBMITTED)
+                .exclude(pk__in=ids)
+                .order_by("pk")
+                .values_list("pk", flat=True)[:and_waiting]
+            )
         if not locked:
             return 0
         rows = list(

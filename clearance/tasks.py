@@ -130,12 +130,14 @@ UNSCORED_AFTER = timedelta(minutes=3)
     max_retries=5,
 )
 def score_declarations(ids: list[int]) -> int:
-    """Score a set of submitted declarations. Safe to run twice: a version is scored once,
-    and a declaration that has moved on is left alone. A lost database connection (a
-    transient error) rolls the whole set back, so retrying it cannot duplicate anything."""
+    """Score a set of submitted declarations, and others waiting up to a full set. Safe to run
+    twice: a version is scored once, and a declaration that has moved on is left alone. A
+    lost database connection (a transient error) rolls the whole set back, so retrying it
+    cannot duplicate anything."""
     from clearance import risk
+    from declarations.services import SCORING_CHUNK
 
-    return risk.score_declarations(ids)
+    return risk.score_declarations(ids, and_waiting=SCORING_CHUNK - len(ids))
 
 
 @shared_task(name="clearance.render_release_notice", time_limit=120)

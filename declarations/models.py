@@ -281,6 +281,12 @@ class Declaration(models.Model):
             models.Index(
                 fields=["organisation", "submitted_at", "id"], name="declaration_filer_order"
             ),
+            # The few declarations waiting to be scored, for the workers and the sweeper.
+            models.Index(
+                fields=["id"],
+                condition=models.Q(status="submitted"),
+                name="declaration_waiting",
+            ),
             models.Index(fields=["consignee_id_number"]),
             models.Index(fields=["consignee_name"]),
         ]

@@ -473,29 +473,21 @@ class Move(NamedTuple):
 def declarations_move(*, moves: Sequence[Move], actor: Actor, at: Any, note: str = "") -> None:
     """``declaration_transition`` for many declarations the caller has locked (``lock_many``),
     each to its own status and lane: the same guard, a history row and a status change each,
-    written in sets by the database (one UPDATE per target status and lane, one INSERT of
-    history rows, one of status changes: see ``clearance.bulk``). Takes plain values, not
-    model instances: risk scoring moves thousands a second."""
+    written in sets by the database (one statement moves them and writes their history rows,
+    one writes their status changes: see ``clearance.bulk``). Takes plain values, not model
+    instances: risk scoring moves thousands a second."""
     for move in moves:
         check_transition(move.status, move.to)
     user_id = actor.user.pk if actor.user else None
     key_id = actor.api_key.pk if actor.api_key else None
-    groups: dict[tuple[str, str | None], list[int]] = {}
-    for move in moves:
-        groups.setdefault((move.to, move.lane), []).append(move.declaration_id)
-    for (to, lane), ids in groups.items():
-        values: dict[str, Any] = {"status": to, "updated_at": at}
-        if lane is not None:
-            values["lane"] = lane
-        if to == Status.RELEASED:
-            values["released_at"] = at
-        Declaration.objects.filter(pk__in=ids).update(**values)
-    bulk.record_history(
+    bulk.update_rows(
         Declaration,
-        sorted(move.declaration_id for move in moves),
-        at=at,
-        user_id=user_id,
-        api_key_id=key_id,
+        ("id", "status", "lane", "updated_at", "released_at"),
+        (
+            (m.declaration_id, m.to, m.lane, at, at if m.to == Status.RELEASED else None)
+            for m in sorted(moves)
+        ),
+        history=bulk.History(at=at, user_id=user_id, api_key_id=key_id),
     )
     bulk.insert_rows(
         StatusChange,

@@ -6,7 +6,7 @@ import json
 import pytest
 from django.utils import timezone
 
-from clearance import bulk
+from clearance import bulk, risk
 from clearance.models import RiskScore, RiskSettings
 from declarations import services
 from declarations.models import Declaration, Status, StatusChange
@@ -51,47 +51,45 @@ def test_insert_rows_takes_json_already_serialised(drafts):
     _organisation, [first, *_rest] = drafts
     hits = [{"rule": 1, "kind": "hs_prefix", "points": 20, "reason": "Watched: «8517»"}]
     row = (first.pk, 1, 20, "green", False, False, json.dumps(hits), timezone.now())
-    bulk.insert_rows(
-        RiskScore,
-        (
-            "declaration",
-            "version",
-            "points",
-            "lane",
-            "random_selected",
-            "refer",
-            "hits",
-            "scored_at",
-        ),
-        [row],
-    )
+    bulk.insert_rows(RiskScore, risk.SCORE_FIELDS, [row])
     assert RiskScore.objects.get(declaration=first).hits == hits
 
 
-def test_record_history_copies_the_rows_as_they_are_with_the_actor(drafts):
+def test_update_rows_changes_the_rows_and_writes_their_history_with_the_actor(drafts):
     organisation, declarations = drafts
     key, _secret = services.apikey_create(organisation=organisation, name="Feed", by=None)
     at = timezone.now() + datetime.timedelta(seconds=1)
-    ids = [d.pk for d in declarations[:2]]
-    Declaration.objects.filter(pk__in=ids).update(lane="yellow", updated_at=at)
+    first, second, untouched = declarations
+    rows = [(first.pk, "yellow", at, None), (second.pk, None, at, at)]
+    fields = ("id", "lane", "updated_at", "released_at")
+    history = bulk.History(at=at, user_id=None, api_key_id=key.pk)
 
-    assert bulk.record_history(Declaration, ids, at=at, user_id=None, api_key_id=key.pk) == 2
+    assert bulk.update_rows(Declaration, fields, rows, history=history) == 2
 
-    for declaration in Declaration.objects.filter(pk__in=ids):
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.lane, first.updated_at, first.released_at) == ("yellow", at, None)
+    assert (second.lane, second.released_at) == ("", at)  # None left the lane as it was
+    for declaration in (first, second):
         latest = declaration.history.first()
         assert (latest.history_type, latest.history_date) == ("~", at)
         assert latest.history_user is None and latest.history_api_key == key
         for field in Declaration._meta.concrete_fields:
             assert getattr(latest, field.attname) == getattr(declaration, field.attname), field
-    untouched = declarations[2]
     assert untouched.history.count() == 1  # only the row its creation wrote
+    assert bulk.update_rows(Declaration, fields, [], history=history) == 0
 
 
-def test_record_history_of_a_model_without_an_api_key_column():
+def test_update_rows_of_a_model_without_an_api_key_column_and_without_history():
     settings = RiskSettings.current()
+    before = settings.history.count()
     user = OrganisationFactory().owner
     at = timezone.now()
-    assert bulk.record_history(RiskSettings, [settings.pk], at=at, user_id=user.pk) == 1
+    history = bulk.History(at=at, user_id=user.pk)
+    assert bulk.update_rows(RiskSettings, ("id", "red_from"), [(settings.pk, 80)], history=history)
     latest = settings.history.first()
-    assert latest.history_user == user and latest.history_date == at
-    assert bulk.record_history(RiskSettings, [], at=at, user_id=None) == 0
+    assert (latest.red_from, latest.history_user, latest.history_date) == (80, user, at)
+    assert bulk.update_rows(RiskSettings, ("id", "red_from"), [(settings.pk, 90)]) == 1
+    assert settings.history.count() == before + 1
+    settings.refresh_from_db()
+    assert settings.red_from == 90

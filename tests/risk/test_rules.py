@@ -127,6 +127,13 @@ def test_description_hits_a_vague_word_or_a_text_unlike_its_hs_code():
     assert hits("description", params) == ()
 
 
+def test_description_hits_a_text_with_too_few_letters():
+    params = {"min_letters": 4, "match_hs": False}
+    assert hits("description", params, facts=with_line(description="ab-123"))
+    assert hits("description", params, facts=with_line(description=" 1 a b c "))
+    assert hits("description", params, facts=with_line(description="abcd-123")) == ()
+
+
 def test_weight_value_hits_goods_too_cheap_for_their_weight():
     assert hits("weight_value", {"min_per_kg": "1000"}, facts=with_line(gross_mass_kg=Decimal(101)))
     assert (

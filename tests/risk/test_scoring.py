@@ -1,10 +1,12 @@
 """Scoring submitted declarations and moving them on (the worker's code, run in the test)."""
 
 import datetime
+import threading
 from decimal import Decimal
 from unittest import mock
 
 import pytest
+from django.db import connection, transaction
 from django.utils import timezone
 
 from clearance import risk, risk_history
@@ -198,3 +200,42 @@ def test_reference_prices_come_from_released_history_with_enough_samples(
     assert price.source == "history" and price.samples == 4
     assert price.per_kg == (value / Decimal("0.6")).quantize(Decimal("0.0001"))
     assert price.per_unit == (value / 2).quantize(Decimal("0.0001"))
+
+
+def test_one_at_a_time_submissions_are_scored_together_by_the_first_task(
+    regime, organisation, actor
+):
+    from clearance import tasks
+
+    ids = [submit(organisation, actor)[0] for _ in range(4)]  # four submissions, four tasks
+    assert tasks.score_declarations([ids[2]]) == 4
+    assert set(RiskScore.objects.values_list("declaration_id", flat=True)) == set(ids)
+    assert [tasks.score_declarations([pk]) for pk in ids] == [0, 0, 0, 0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_taking_waiting_declarations_along_skips_those_another_worker_holds(
+    regime, organisation, actor
+):
+    first, held, third = (submit(organisation, actor)[0] for _ in range(3))
+    locked, release = threading.Event(), threading.Event()
+
+    def other_worker():
+        try:
+            with transaction.atomic():
+                list(services.lock_many([held]))
+                locked.set()
+                release.wait(30)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=other_worker)
+    thread.start()
+    try:
+        assert locked.wait(30)
+        assert risk.score_declarations([first], and_waiting=10) == 2  # without waiting
+    finally:
+        release.set()
+        thread.join()
+    assert set(RiskScore.objects.values_list("declaration_id", flat=True)) == {first, third}
+    assert Declaration.objects.get(pk=held).status == Status.SUBMITTED

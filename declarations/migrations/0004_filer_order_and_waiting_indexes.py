@@ -23,4 +23,8 @@ class Migration(migrations.Migration):
             model_name='declaration',
             index=models.Index(fields=['organisation', 'submitted_at', 'id'], name='declaration_filer_order'),
         ),
+        migrations.AddIndex(
+            model_name='declaration',
+            index=models.Index(condition=models.Q(('status', 'submitted')), fields=['id'], name='declaration_waiting'),
+        ),
     ]
