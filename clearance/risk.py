@@ -11,12 +11,14 @@ declarations on with the declarations services: green with nothing due to releas
 something due to awaiting payment, yellow and red to under review with a case in a queue.
 """
 
+import contextlib
 import datetime
 import functools
+import gc
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -668,6 +670,22 @@ SCORE_FIELDS = (
 )
 
 
+@contextlib.contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Pause Python's cycle collector while a set is scored. Scoring a thousand declarations
+    makes hundreds of thousands of short-lived objects (rows, facts, tuples) with no cycles
+    among them, which reference counting frees; the collector's passes over them, and over
+    every object of the process, cost a tenth of the time. It runs again afterwards, so any
+    cycle made meanwhile is still collected."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def score_declarations(ids: Sequence[int], *, and_waiting: int = 0) -> int:
     """Score the latest version of each of these declarations that is still ``submitted`` and
     not yet scored, and move it on. Returns how many were scored; running it again scores none.
@@ -679,13 +697,14 @@ def score_declarations(ids: Sequence[int], *, and_waiting: int = 0) -> int:
 
     The hot path of the workers, written for thousands a second: the facts are read as plain
     values in a few queries, the rules run in Python, and the scores, status moves, history
-    rows and status changes are written in sets by the database (``clearance.bulk``).
+    rows and status changes are written in sets by the database (``clearance.bulk``). Python's
+    cycle collector is paused meanwhile (``_no_cycle_collection``).
     """
     now = timezone.now()
     today = timezone.localdate(now)
     rules = rules_in_force(today)
     limits = thresholds()
-    with transaction.atomic():
+    with _no_cycle_collection(), transaction.atomic():
         # Locked in pk order (the one order every writer uses), and only those still waiting:
         # a second delivery of the same message finds them moved on and does nothing.
         locked = list(lock_many(ids).filter(status=Status.SUBMITTED).values_list("pk", flat=True))

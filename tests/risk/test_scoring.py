@@ -1,6 +1,7 @@
 """Scoring submitted declarations and moving them on (the worker's code, run in the test)."""
 
 import datetime
+import gc
 import threading
 from decimal import Decimal
 from unittest import mock
@@ -239,3 +240,20 @@ def test_taking_waiting_declarations_along_skips_those_another_worker_holds(
         thread.join()
     assert set(RiskScore.objects.values_list("declaration_id", flat=True)) == {first, third}
     assert Declaration.objects.get(pk=held).status == Status.SUBMITTED
+
+
+def test_the_cycle_collector_is_paused_while_scoring_and_restored_after(
+    regime, organisation, actor
+):
+    ids = submit(organisation, actor, count=2)
+    evaluate = risk.evaluate
+    during = []
+
+    def watching(*args):
+        during.append(gc.isenabled())
+        return evaluate(*args)
+
+    with mock.patch.object(risk, "evaluate", watching):
+        assert risk.score_declarations(ids) == 2
+    assert during == [False, False]
+    assert gc.isenabled()
