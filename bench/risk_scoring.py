@@ -155,7 +155,7 @@ def main() -> None:
     batch_rate = scored / (time.perf_counter() - start)
     redis_client().delete(QUEUE)
 
-    # 2, 3 and 4: a real worker with its default settings.
+    # 2, 3 and 4: a real worker, started as make demo starts it.
     worker = subprocess.Popen(
         [
             sys.executable,
