@@ -25,6 +25,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.postgres.aggregates import ArrayAgg
+from django.contrib.postgres.expressions import ArraySubquery
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
@@ -471,18 +472,22 @@ def _consignee_key(id_number: str, name: str) -> str:
 
 
 def _filer_positions(organisation_ids: set[int], first: int) -> dict[int, int]:
-    """The position of each of these organisations' first ``first`` declarations: a short
-    indexed read per organisation, however many declarations it has filed since."""
+    """The position of each of these organisations' first ``first`` declarations, in one
+    query: a short indexed read per organisation, however many it has filed since."""
     positions: dict[int, int] = {}
-    if first <= 0:
+    if first <= 0 or not organisation_ids:
         return positions
-    for organisation_id in organisation_ids:
-        earliest = (
-            Declaration.objects.filter(organisation_id=organisation_id, submitted_at__isnull=False)
-            .order_by("submitted_at", "pk")
-            .values_list("pk", flat=True)[:first]
-        )
-        positions.update((pk, n) for n, pk in enumerate(earliest, start=1))
+    earliest = ArraySubquery(
+        Declaration.objects.filter(organisation=OuterRef("pk"), submitted_at__isnull=False)
+        .order_by("submitted_at", "pk")
+        .values("pk")[:first]
+    )
+    for ids in (
+        Organisation.objects.filter(pk__in=organisation_ids)
+        .annotate(earliest=earliest)
+        .values_list("earliest", flat=True)
+    ):
+        positions.update((pk, n) for n, pk in enumerate(ids, start=1))
     return positions
 
 

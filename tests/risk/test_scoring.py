@@ -15,6 +15,7 @@ from clearance.models import Notification, Queue, ReviewCase, RiskRule, RiskScor
 from declarations import services
 from declarations.models import Declaration, Status
 from tests.declarations.helpers import LINE, declaration_data
+from tests.factories import OrganisationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -257,3 +258,17 @@ def test_the_cycle_collector_is_paused_while_scoring_and_restored_after(
         assert risk.score_declarations(ids) == 2
     assert during == [False, False]
     assert gc.isenabled()
+
+
+def test_the_first_declarations_of_many_filers_are_found_in_one_query(
+    regime, django_assert_num_queries
+):
+    filers = [OrganisationFactory(name=f"Filer {n}") for n in range(3)]
+    ids = {
+        filer.pk: submit(filer, services.Actor(user=filer.owner), count=n + 2)
+        for n, filer in enumerate(filers)
+    }
+    with django_assert_num_queries(1):
+        positions = risk._filer_positions({filer.pk for filer in filers}, first=3)
+    expected = {pk: n for filed in ids.values() for n, pk in enumerate(filed[:3], start=1)}
+    assert positions == expected
