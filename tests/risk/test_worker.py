@@ -4,10 +4,12 @@ and a worker killed in the middle of a batch."""
 import datetime
 import os
 import signal
+import threading
 import uuid
 
 import psutil  # type: ignore[import-untyped]
 import pytest
+from django.db import connection, transaction
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -104,20 +106,39 @@ def test_killing_the_worker_in_the_middle_of_a_batch_loses_no_declaration(tmp_pa
     organisation = Organisation.objects.create(
         name="Kill Platform", kind="platform", owner=User.objects.create_user("k@x.test")
     )
-    actor = services.Actor()
+    # Four sets of 1,000 are queued before any worker runs. The last two sets' rows are held
+    # by another transaction, so the worker scores the first two and is then caught in the
+    # middle of the batch, whatever the speed of the machine.
+    outcomes = services.declarations_create(
+        organisation=organisation, items=batch(4000, "K"), submit=True, actor=services.Actor()
+    )
+    ids = sorted(o.declaration.pk for o in outcomes)
+    held = ids[2 * services.SCORING_CHUNK :]
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_rows():
+        try:
+            with transaction.atomic():
+                list(services.lock_many(held))
+                holding.set()
+                release.wait(180)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_rows)
+    holder.start()
     first = Worker(env, tmp_path / "first.log")
-    first.start()
     try:
-        outcomes = services.declarations_create(
-            organisation=organisation, items=batch(4000, "K"), submit=True, actor=actor
-        )
-        ids = [o.declaration.pk for o in outcomes]
-        wait_for(lambda: scored(ids) > 0, timeout=120, interval=0.02)
+        assert holding.wait(30)
+        first.start()
+        wait_for(lambda: scored(ids) == len(ids) - len(held), timeout=120)
         kill_hard(first)
     finally:
+        release.set()
+        holder.join()
         first.stop()
     left = len(ids) - scored(ids)
-    assert left > 0, "the worker finished before it could be killed"
+    assert left == len(held)
 
     # Minutes later the sweeper finds what the dead worker left (its messages are not acked,
     # and the broker would hand them out again only after its visibility timeout).
