@@ -36,6 +36,8 @@ class OpenData:
 
 class VersionSerializer(serializers.ModelSerializer[Version]):
     change_kind = serializers.CharField()
+    # The text as the page states it: figures the portal enforces are filled in.
+    body = serializers.CharField(source="filled_body")
 
     class Meta:
         model = Version

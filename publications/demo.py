@@ -2,6 +2,13 @@
 
 ``seed(editor=...)`` goes through the services, as an editor would, and skips what exists, so it
 is safe to run again. The demo seeding command calls it.
+
+The demo is a history: its first editions were published ``FIRST_EDITION_DAYS_AGO`` days ago
+and have been in force since that day, recorded with ``version_publish(published_at=...)``,
+the service's way to record a publication made earlier. Figures the portal enforces (the
+returns period, the statement payment days, the thresholds) are placeholders that the
+settings and the regime in force fill in (see ``publications.figures``); a proposal under
+consultation states its own figure, since it is not enforced.
 """
 
 import hashlib
@@ -9,13 +16,14 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from clearance.models import User
 from clearance.services import _by
 from publications import services
-from publications.models import Comment, Consultation, Publication, Theme, Topic
+from publications.models import Comment, Consultation, Publication, Theme, Topic, Version
 
 TOPICS = [
     ("declaring", "Declaring parcels", "소포 신고"),
@@ -25,6 +33,8 @@ TOPICS = [
     ("restricted", "Prohibited and restricted goods", "금지 및 제한 물품"),
     ("platforms", "Platforms and carriers", "플랫폼과 운송인"),
 ]
+
+FIRST_EDITION_DAYS_AGO = 400
 
 # slug, kind, topics, title, summary, body
 TEXTS: list[tuple[str, str, list[str], str, str, str]] = [
@@ -65,11 +75,15 @@ asked on the portal and by email.
         """# The threshold
 
 A shipment whose customs value does not exceed the threshold in force on the day of arrival
-is cleared in the low-value mode. The customs value is converted at the day's exchange rate.
+is cleared in the low-value mode. The threshold is {{ threshold }}; for goods shipped from the
+United States it is {{ threshold_us }}. The customs value is converted at the day's exchange
+rate.
 
 # What is exempt
 
-Customs duty is not collected on qualifying shipments.
+Customs duty is not collected on qualifying shipments. Import taxes are not collected on
+shipments valued up to {{ tax_threshold }} ({{ tax_threshold_us }} for goods shipped from the
+United States).
 
 # What is not exempt
 
@@ -93,8 +107,8 @@ This policy covers goods returned by the buyer after release in the low-value mo
 
 # Refund of duties and taxes
 
-Duties and taxes paid are refunded when the goods leave the economy within 30 days of
-release, unused and in their original condition.
+Duties and taxes paid are refunded when the goods leave the economy within
+{{ returns_period_days }} days of release, unused and in their original condition.
 
 # How to ask
 
@@ -147,7 +161,8 @@ Each payment produces a receipt that can be downloaded as PDF and verified by an
         "How to ask for a refund of duties and taxes, and how it is decided.",
         """# When you may ask
 
-After release: goods returned, an overpayment, or goods rejected at the border.
+After release: goods returned (within {{ returns_period_days }} days of release), an
+overpayment, or goods rejected at the border.
 
 # Steps
 
@@ -291,7 +306,9 @@ Platforms, carriers and sellers with a compliant filing history and a guarantee.
 
 # How it works
 
-Parcels are released at once; duties and taxes are collected on a monthly statement.
+Parcels are released at once; duties and taxes are collected on a monthly statement. Each
+month's statement is issued early in the next month and is due {{ statement_payment_days }}
+days after it is issued.
 """,
     ),
     (
@@ -366,7 +383,8 @@ KOREAN = {
 
 # 관세 환급
 
-반출 후 30일 이내에 사용하지 않은 상태로 물품이 반출되면 납부한 관세와 세금을 환급합니다.
+반출 후 {{ returns_period_days }}일 이내에 사용하지 않은 원래 상태로 물품이 국외로 반송되면
+납부한 관세와 세금을 환급합니다.
 """,
     ),
 }
@@ -384,7 +402,7 @@ def _topics() -> dict[str, Topic]:
 def seed(*, editor: User | None) -> int:
     """Create what is missing; returns how many publications were created."""
     created = 0
-    today = timezone.localdate()
+    first_published = timezone.now() - timedelta(days=FIRST_EDITION_DAYS_AGO)
     with transaction.atomic():
         topics = _topics()
         for slug, kind, topic_slugs, title, summary, body in TEXTS:
@@ -397,18 +415,14 @@ def seed(*, editor: User | None) -> int:
                 publication=pub, language="en", title=title, summary=summary, body=body,
                 by=editor, change_note="First edition",
             )  # fmt: skip
-            services.version_publish(
-                version=first, effective_date=today - timedelta(days=400), by=editor
-            )
+            _publish_first_edition(first, first_published, editor)
             if slug in KOREAN:
                 ko_title, ko_summary, ko_body = KOREAN[slug]
                 ko = services.version_create(
                     publication=pub, language="ko", title=ko_title, summary=ko_summary,
                     body=ko_body, by=editor, change_note="첫 판",
                 )  # fmt: skip
-                services.version_publish(
-                    version=ko, effective_date=today - timedelta(days=400), by=editor
-                )
+                _publish_first_edition(ko, first_published, editor)
             created += 1
         if created:
             _closed_consultation(editor)
@@ -416,8 +430,20 @@ def seed(*, editor: User | None) -> int:
     return created
 
 
+def _publish_first_edition(version: Version, when: datetime, editor: User | None) -> None:
+    """Published back then, and in force from that day."""
+    services.version_publish(
+        version=version,
+        effective_date=timezone.localdate(when),
+        published_at=when,
+        by=editor,
+    )
+
+
 def _closed_consultation(editor: User | None) -> None:
-    """The threshold consultation: closed 60 days ago, answered, final text in force."""
+    """The threshold consultation: open for 60 days, closed 60 days ago and answered; its
+    final text was published 15 days after the close and is in force since the end of the
+    lead time."""
     pub = Publication.objects.get(slug="de-minimis-threshold")
     current = pub.versions.current().get(language="en")
     draft = services.version_create(
@@ -455,33 +481,56 @@ def _closed_consultation(editor: User | None) -> None:
         by=editor,
     )
     services.version_publish(
-        version=draft, effective_date=consultation.earliest_effective_date(), by=editor
+        version=draft,
+        effective_date=consultation.earliest_effective_date(),
+        published_at=consultation.closes_at + timedelta(days=15),
+        by=editor,
     )
 
 
+def proposed_returns_period() -> int:
+    """The returns period the demo consultation proposes: a year, or longer than the period
+    in force if that is already a year or more, so that the proposal is an extension."""
+    return max(365, settings.REFUND_RETURN_PERIOD_DAYS + 90)
+
+
 def _open_consultation(editor: User | None) -> None:
-    """The returns consultation: open for another 25 days, with a few comments."""
+    """The returns consultation: open for another 25 days, with a few comments.
+
+    The draft states the proposed period as a number where the text in force names the
+    setting: a proposal is not enforced, and the diff shows the change against the period in
+    force.
+    """
     pub = Publication.objects.get(slug="returns-policy")
     current = pub.versions.current().get(language="en")
+    days = proposed_returns_period()
+    proposed = current.body.replace("{{ returns_period_days }} days", f"{days} days")
+    assert proposed != current.body, "the returns policy names its period"
+    proposed += (
+        "\n# Proof of export\n\n"
+        "A carrier's tracking record that shows delivery abroad counts as proof of export.\n"
+    )
     draft = services.version_create(
         publication=pub, language="en", title=current.title, summary=current.summary,
-        body=current.body.replace("30 days", "90 days")
-        + "\n# Goods sent by sea\n\nFor goods returned by sea, the window is 120 days.\n",
-        by=editor, change_note="Longer window for returns",
+        body=proposed, by=editor, change_note="Longer period for returns",
     )  # fmt: skip
     now = timezone.now()
     consultation = services.consultation_create(
         version=draft,
-        title="Extending the returns window to 90 days",
-        summary="We propose to refund duties on goods returned within 90 days instead of 30.",
-        questions="Is 90 days long enough?\nWhat proof of export should count?",
+        title=f"Extending the returns period to {days} days",
+        summary=(
+            f"We propose to refund duties on goods returned within {days} days of release, "
+            "instead of the period in force, and to accept a carrier's tracking record as "
+            "proof of export."
+        ),
+        questions=f"Is {days} days the right period?\nWhat proof of export should count?",
         opens_at=now - timedelta(days=5),
         closes_at=now + timedelta(days=25),
         by=editor,
     )
     assert consultation.status == Consultation.Status.OPEN
     samples = [
-        ("Kim Seo-yeon", "section-2", "Ninety days would let buyers abroad return by post."),
+        ("Kim Seo-yeon", "section-2", "A longer period would let buyers abroad return by post."),
         ("Tom Baker", "", "Please accept a carrier's tracking record as proof of export."),
     ]
     for name, section, text in samples:

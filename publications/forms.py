@@ -2,6 +2,7 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from publications.models import (
@@ -163,8 +164,15 @@ class VersionForm(forms.Form):
     body = forms.CharField(
         label=_("Text"),
         widget=forms.Textarea,
-        help_text=_(
-            "Markdown. Each heading starts a numbered section that readers can comment on."
+        help_text=format_lazy(
+            "{} {}",
+            _("Markdown. Each heading starts a numbered section that readers can comment on."),
+            _(
+                "Write figures the portal enforces as placeholders, filled in from its settings "
+                "and the regime in force: {{ returns_period_days }}, "
+                "{{ statement_payment_days }}, {{ threshold }}, {{ tax_threshold }}, "
+                "{{ threshold_us }} (any country code after threshold_)."
+            ),
         ),
     )
     change_kind = forms.ChoiceField(

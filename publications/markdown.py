@@ -1,4 +1,8 @@
-"""Markdown bodies: rendered once, sanitised, with numbered sections; and diffs between texts."""
+"""Markdown bodies: rendered to stored HTML, sanitised, with numbered sections; and diffs.
+
+Figures named by placeholders are filled in before ``render`` (see ``publications.figures``),
+so they pass through the same sanitiser as the rest of the text.
+"""
 
 import difflib
 import html

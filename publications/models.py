@@ -152,6 +152,12 @@ class Version(models.Model):
     body = models.TextField(_("text"), help_text=_("Markdown. Each heading starts a section."))
     body_html = models.TextField(editable=False, blank=True)
     plain_text = models.TextField(editable=False, blank=True)
+    figures = models.JSONField(
+        default=dict,
+        editable=False,
+        blank=True,
+        help_text=_("The figures the stored text was rendered with, by placeholder name."),
+    )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
     effective_date = models.DateField(
         _("effective date"),
@@ -171,7 +177,9 @@ class Version(models.Model):
     search_config = models.CharField(max_length=20, default="simple", editable=False)
     search_vector = SearchVectorField(null=True, editable=False)
 
-    history = HistoricalRecords(excluded_fields=["search_vector", "body_html", "plain_text"])
+    history = HistoricalRecords(
+        excluded_fields=["search_vector", "body_html", "plain_text", "figures"]
+    )
     objects: ClassVar[VersionQuerySet] = VersionQuerySet.as_manager()  # type: ignore[assignment]
 
     class Meta:
@@ -214,6 +222,12 @@ class Version(models.Model):
         from publications.markdown import sections
 
         return sections(self.body_html)
+
+    def filled_body(self) -> str:
+        """The Markdown source with the figures its stored rendering states filled in."""
+        from publications.figures import fill
+
+        return fill(self.body, self.figures)
 
 
 class Consultation(models.Model):

@@ -8,7 +8,7 @@ import difflib
 import hashlib
 import re
 import secrets
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from clearance.models import User
 from clearance.queue import enqueue_on_commit
 from clearance.services import ServiceError, _by, notify
-from publications import markdown
+from publications import figures, markdown
 from publications.models import (
     Attachment,
     Campaign,
@@ -91,31 +91,63 @@ def version_create(
     change_note: str = "",
     effective_date: date | None = None,
 ) -> Version:
-    """A new draft: the next number of this publication in this language."""
+    """A new draft: the next number of this publication in this language.
+
+    The text may name figures the portal enforces (``publications.figures``); an unknown
+    name is refused here, when the editor saves.
+    """
     if language not in dict(settings.LANGUAGES):
         raise ServiceError(_("Choose a language the portal offers."), field="language")
+    for field, text in (("title", title), ("summary", summary)):
+        if figures.has_placeholder(text):
+            raise ServiceError(
+                _(
+                    "Figures such as {{ returns_period_days }} are filled in only in the text, "
+                    "not in the title or the summary."
+                ),
+                field=field,
+                code="placeholder_outside_text",
+            )
+    version = Version(
+        publication=publication,
+        language=language,
+        title=title,
+        summary=summary,
+        body=body,
+        change_kind=change_kind,
+        change_note=change_note,
+        effective_date=effective_date,
+        author=by,
+        search_config=SEARCH_CONFIGS.get(language, "simple"),
+    )
+    _render(version)
     with transaction.atomic():
         # The publication row lock serialises numbering; the unique constraint backs it up.
         Publication.objects.select_for_update().get(pk=publication.pk)
         last = publication.versions.filter(language=language).aggregate(n=Max("number"))["n"]
-        rendered = markdown.render(body)
-        version = Version(
-            publication=publication,
-            number=(last or 0) + 1,
-            language=language,
-            title=title,
-            summary=summary,
-            body=body,
-            body_html=rendered,
-            plain_text=markdown.plain(rendered),
-            change_kind=change_kind,
-            change_note=change_note,
-            effective_date=effective_date,
-            author=by,
-            search_config=SEARCH_CONFIGS.get(language, "simple"),
-        )
+        version.number = (last or 0) + 1
         _by(version, by).save()
     return version
+
+
+def _render(version: Version) -> None:
+    """Fill in the figures the text names, as of the day it applies (today for a draft
+    without one), and render it into the stored fields; the caller saves."""
+    names = figures.names_in(version.body)
+    on = version.effective_date or timezone.localdate()
+    version.figures = figures.values(names, on=on, language=version.language)
+    version.body_html = markdown.render(figures.fill(version.body, version.figures))
+    version.plain_text = markdown.plain(version.body_html)
+
+
+def _index(version: Version) -> None:
+    """Build the search vector of a public version from its stored text."""
+    config = version.search_config
+    Version.objects.public().filter(pk=version.pk).update(
+        search_vector=SearchVector("title", weight="A", config=config)
+        + SearchVector("summary", weight="B", config=config)
+        + SearchVector("plain_text", weight="C", config=config)
+    )
 
 
 def _lock_version(version: Version) -> Version:
@@ -145,14 +177,32 @@ def _pending_consultations(version: Version) -> list[Consultation]:
 
 
 def version_publish(
-    *, version: Version, by: User | None, effective_date: date | None = None
+    *,
+    version: Version,
+    by: User | None,
+    effective_date: date | None = None,
+    published_at: datetime | None = None,
 ) -> Version:
     """Publish a version; the one it replaces in this language becomes superseded.
 
-    If the publication was under consultation, this version is the final one: it may apply
-    only from the close plus ``CONSULTATION_MIN_LEAD_DAYS``, it concludes the consultation,
-    and everyone who commented or subscribed is told.
+    A text cannot take effect before the day it is published. If the publication was under
+    consultation, this version is the final one: it may apply only from the close plus
+    ``CONSULTATION_MIN_LEAD_DAYS``, it concludes the consultation, and everyone who commented
+    or subscribed is told.
+
+    ``published_at`` records a publication made earlier, for the demo's history or texts
+    imported from an earlier gazette: it may not be in the future, nor before the version it
+    replaces or the close of its consultation. The editors' pages never pass it, so what an
+    editor publishes is published now.
     """
+    now = timezone.now()
+    at = published_at or now
+    if at > now:
+        raise ServiceError(
+            _("The publication time cannot be in the future."),
+            field="published_at",
+            code="future",
+        )
     with transaction.atomic():
         version = _lock_version(version)
         _guard("version", Version.TRANSITIONS, version.status, Version.Status.PUBLISHED)
@@ -164,6 +214,17 @@ def version_publish(
                 field="effective_date",
                 code="required",
             )
+        published_on = timezone.localdate(at)
+        if version.effective_date < published_on:
+            raise ServiceError(
+                _(
+                    "Effective date: a text cannot take effect before the day it is "
+                    "published, %(day)s. Choose that day or a later one."
+                )
+                % {"day": published_on.isoformat()},
+                field="effective_date",
+                code="before_publication",
+            )
         consultations = _pending_consultations(version)
         for consultation in consultations:
             if consultation.status in (Consultation.Status.UPCOMING, Consultation.Status.OPEN):
@@ -171,6 +232,21 @@ def version_publish(
                     _("The consultation “%(title)s” has not closed yet; publish after it closes.")
                     % {"title": consultation.title},
                     field="effective_date",
+                    code="consultation_not_closed",
+                )
+            # Publishing now, the status (which beat moves at the close) says whether it has
+            # closed; a publication recorded at an earlier time must come after the close.
+            if published_at is not None and published_at < consultation.closes_at:
+                raise ServiceError(
+                    _(
+                        "The consultation “%(title)s” closed on %(day)s; its final version "
+                        "cannot have been published before that."
+                    )
+                    % {
+                        "title": consultation.title,
+                        "day": timezone.localtime(consultation.closes_at).date().isoformat(),
+                    },
+                    field="published_at",
                     code="consultation_not_closed",
                 )
             earliest = consultation.earliest_effective_date()
@@ -187,37 +263,86 @@ def version_publish(
                     field="effective_date",
                     code="lead_time",
                 )
-        now = timezone.now()
-        for old in Version.objects.select_for_update().filter(
-            publication=version.publication,
-            language=version.language,
-            status=Version.Status.PUBLISHED,
-        ):
+        replaced = list(
+            Version.objects.select_for_update().filter(
+                publication=version.publication,
+                language=version.language,
+                status=Version.Status.PUBLISHED,
+            )
+        )
+        for old in replaced:
+            if old.published_at is not None and at < old.published_at:
+                raise ServiceError(
+                    _(
+                        "The version in force was published on %(day)s; the one that replaces "
+                        "it cannot have been published before that."
+                    )
+                    % {"day": timezone.localtime(old.published_at).date().isoformat()},
+                    field="published_at",
+                    code="before_replaced",
+                )
+        for old in replaced:
             old.status = Version.Status.SUPERSEDED
             _by(old, by).save(update_fields=["status"])
         version.status = Version.Status.PUBLISHED
-        version.published_at = now
-        _by(version, by).save(update_fields=["status", "published_at", "effective_date"])
-        config = version.search_config
-        Version.objects.filter(pk=version.pk).update(
-            search_vector=SearchVector("title", weight="A", config=config)
-            + SearchVector("summary", weight="B", config=config)
-            + SearchVector("plain_text", weight="C", config=config)
-        )
+        version.published_at = at
+        # The effective date may have changed, and with it the threshold in force.
+        _render(version)
+        _by(version, by).save(
+            update_fields=[
+                "status", "published_at", "effective_date", "body_html", "plain_text", "figures",
+            ]
+        )  # fmt: skip
+        _index(version)
         for consultation in consultations:
-            _consultation_conclude(consultation, version, by)
+            _consultation_conclude(consultation, version, by, at)
         _alert_subscribers(version)
     return version
 
 
-def _consultation_conclude(consultation: Consultation, final: Version, by: User | None) -> None:
+def versions_refresh_figures() -> int:
+    """Render again each version whose stored figures differ from what the settings and the
+    regimes give now (see ``publications.figures``); returns how many changed.
+
+    Each update is conditional on the figures and effective date that were read, so a version
+    published meanwhile keeps what ``version_publish`` rendered and the next run looks again.
+    The rendered fields and figures are not in the history (they follow from the text and the
+    configuration), so an ``update`` that writes no history row loses nothing.
+    """
+    today = timezone.localdate()
+    changed = 0
+    candidates = (
+        Version.objects.exclude(figures={})
+        .only("pk", "body", "language", "effective_date", "figures", "search_config")
+        .order_by("pk")
+    )
+    for version in candidates.iterator():
+        wanted = figures.values(
+            list(version.figures), on=version.effective_date or today, language=version.language
+        )
+        if wanted == version.figures:
+            continue
+        rendered = markdown.render(figures.fill(version.body, wanted))
+        with transaction.atomic():
+            updated = Version.objects.filter(
+                pk=version.pk, figures=version.figures, effective_date=version.effective_date
+            ).update(body_html=rendered, plain_text=markdown.plain(rendered), figures=wanted)
+            if updated:
+                _index(version)
+                changed += 1
+    return changed
+
+
+def _consultation_conclude(
+    consultation: Consultation, final: Version, by: User | None, at: datetime
+) -> None:
     _guard(
         "consultation", Consultation.TRANSITIONS, consultation.status, Consultation.Status.CONCLUDED
     )
     consultation.status = Consultation.Status.CONCLUDED
     consultation.final_version = final
     consultation.response_html = markdown.render(consultation.response)
-    consultation.response_published_at = timezone.now()
+    consultation.response_published_at = at
     _by(consultation, by).save(
         update_fields=["status", "final_version", "response_html", "response_published_at"]
     )
@@ -271,11 +396,9 @@ def consultation_create(
     by: User | None,
     questions: str = "",
 ) -> Consultation:
-    """Put a draft or proposed version up for public comment between two times."""
-    if closes_at <= opens_at:
-        raise ServiceError(
-            _("The closing time must come after the opening time."), field="closes_at"
-        )
+    """Put a draft or proposed version up for public comment between two times, at least
+    ``CONSULTATION_MIN_OPEN_DAYS`` apart. (Its times are set here only: nothing edits them.)"""
+    _check_consultation_period(opens_at, closes_at)
     with transaction.atomic():
         version = _lock_version(version)
         if version.status == Version.Status.DRAFT:
@@ -298,6 +421,28 @@ def consultation_create(
         if consultation.status == Consultation.Status.OPEN:
             _alert_subscribers(version)
     return consultation
+
+
+def _check_consultation_period(opens_at: datetime, closes_at: datetime) -> None:
+    if closes_at <= opens_at:
+        raise ServiceError(
+            _("The closing time must come after the opening time."), field="closes_at"
+        )
+    shortest = timedelta(days=settings.CONSULTATION_MIN_OPEN_DAYS)
+    if closes_at - opens_at < shortest:
+        earliest = timezone.localtime(opens_at + shortest)
+        raise ServiceError(
+            _(
+                "A consultation stays open for at least %(days)s days: the closing time must "
+                "be on or after %(earliest)s."
+            )
+            % {
+                "days": settings.CONSULTATION_MIN_OPEN_DAYS,
+                "earliest": earliest.strftime("%Y-%m-%d %H:%M"),
+            },
+            field="closes_at",
+            code="too_short",
+        )
 
 
 def consultations_advance(*, now: datetime | None = None) -> int:

@@ -145,3 +145,9 @@ def send_daily_digests() -> int:
 @shared_task(name="publications.advance_consultations", time_limit=120)
 def advance_consultations() -> int:
     return services.consultations_advance()
+
+
+@shared_task(name="publications.refresh_figures", time_limit=300)
+def refresh_figures() -> int:
+    """Render again the texts whose figures changed with a setting or a regime."""
+    return services.versions_refresh_figures()

@@ -184,7 +184,7 @@ def diff(request: HttpRequest, slug: str) -> HttpResponse:
         return redirect("publications:history", slug)
     old = viewable_version(publication, old_pk)
     new = viewable_version(publication, new_pk)
-    lines = markdown.diff(old.body, new.body)
+    lines = markdown.diff(old.filled_body(), new.filled_body())
     return render(
         request,
         "publications/diff.html",
@@ -624,7 +624,10 @@ def editor_texts(request: HttpRequest) -> HttpResponse:
                 )
                 services.version_create(publication=created, by=by, **version_form.cleaned_data)
         except ServiceError as error:
-            form.add_error(error.field if error.field in form.fields else None, error.message)
+            if error.field in version_form.fields:
+                version_form.add_error(error.field, error.message)
+            else:
+                form.add_error(error.field if error.field in form.fields else None, error.message)
         else:
             return redirect("publications:editor_text", created.slug)
     texts = Publication.objects.annotate(

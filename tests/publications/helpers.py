@@ -1,6 +1,6 @@
 """Builders for publication tests: they go through the services, as the portal does."""
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from itertools import count
 from typing import Any
 
@@ -43,14 +43,24 @@ def published(
     change_note: str = "",
     **kwargs: Any,
 ) -> Version:
+    """A published version. One that applies from a past day is recorded as published on
+    that day, since a text cannot take effect before it is published."""
     pub = pub or publication()
     version = services.version_create(
         publication=pub, language=language, title=title, body=body, by=by,
         change_note=change_note, **kwargs,
     )  # fmt: skip
+    effective = effective or timezone.localdate()
     return services.version_publish(
-        version=version, effective_date=effective or timezone.localdate(), by=by
+        version=version, effective_date=effective, published_at=published_on(effective), by=by
     )
+
+
+def published_on(day: date) -> datetime | None:
+    """A publication time on ``day`` for a text applying from then; None (now) from today on."""
+    if day >= timezone.localdate():
+        return None
+    return datetime.combine(day, time(9), tzinfo=timezone.get_current_timezone())
 
 
 def open_consultation(
