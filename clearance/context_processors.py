@@ -7,7 +7,8 @@ from clearance.models import Notification
 
 
 def portal(request: HttpRequest) -> dict[str, Any]:
-    """Branding of the administration that runs the portal, and the header's unread count."""
+    """Branding of the administration that runs the portal, the header's unread count, and
+    whether payments go to the sandbox gateway (which moves no money: pages say so)."""
     user = getattr(request, "user", None)
     unread = 0
     if user is not None and user.is_authenticated:
@@ -18,4 +19,5 @@ def portal(request: HttpRequest) -> dict[str, Any]:
         "portal_logo_url": settings.PORTAL_LOGO_URL,
         "portal_primary_colour": settings.PORTAL_PRIMARY_COLOUR,
         "unread_notifications": unread,
+        "payment_sandbox": settings.PAYMENT_PROVIDER == "sandbox",
     }

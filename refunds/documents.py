@@ -4,6 +4,7 @@ from typing import Any
 
 from clearance.models import Organisation
 from refunds.models import Payment, Refund, Statement
+from refunds.providers import SandboxProvider
 
 Document = tuple[str, dict[str, Any], str]
 
@@ -14,7 +15,14 @@ def _language(organisation: Organisation) -> str:
 
 def payment_receipt(payment: Payment) -> Document:
     organisation = Organisation.objects.select_related("owner").get(pk=payment.organisation_id)
-    context: dict[str, Any] = {"payment": payment, "organisation": organisation}
+    # A PDF is rendered without a request, so no context processor tells it about the sandbox.
+    # The payment's own provider decides: a receipt rendered again after the portal moved to a
+    # real provider still says that this payment moved no money, and the other way round.
+    context: dict[str, Any] = {
+        "payment": payment,
+        "organisation": organisation,
+        "payment_sandbox": payment.provider == SandboxProvider.name,
+    }
     if payment.declaration_id is not None:
         declaration = payment.declaration
         assert declaration is not None

@@ -1,6 +1,11 @@
+from collections.abc import Mapping
+from typing import Any
+
 from django import template
 from django.forms import BoundField
 from django.utils.safestring import SafeString
+
+from clearance.money import Amount, format_money
 
 register = template.Library()
 
@@ -27,3 +32,29 @@ def widget(field: BoundField) -> SafeString:
     if described:
         attrs["aria-describedby"] = " ".join(described)
     return field.as_widget(attrs=attrs)
+
+
+@register.filter
+def money(amount: Amount, currency: str | None) -> str:
+    """``{{ amount|money:currency }}``: "344,287 KRW" in the reader's language (see
+    ``clearance.money.format_money``); no amount reads "Not assessed"."""
+    return format_money(amount, currency or "")
+
+
+# The reason an assessment gives when it converted with a demonstration rate (a rate carried
+# forward from the last published one), which a reader must see beside the amounts it made.
+DEMO_EXCHANGE_RATE = "demo_exchange_rate"
+
+
+@register.inclusion_tag("includes/exchange_rate_note.html")
+def exchange_rate_note(assessment: Mapping[str, Any] | None) -> dict[str, list[str]]:
+    """``{% exchange_rate_note assessment %}``: the exchange-rate notes among an assessment
+    dictionary's reasons, for places that show its amounts without listing every reason."""
+    reasons = (assessment.get("reasons") or []) if isinstance(assessment, Mapping) else []
+    return {
+        "notes": [
+            str(reason.get("message", ""))
+            for reason in reasons
+            if isinstance(reason, Mapping) and reason.get("code") == DEMO_EXCHANGE_RATE
+        ]
+    }

@@ -160,7 +160,7 @@ def test_the_page_shows_what_is_due_above_the_limit(client, korea):
     page = client.post("/estimate/", page_data(**{"lines-0-value": "250"})).content.decode()
     assert "This parcel does not fit the low-value mode." in page
     # 250 x 1400 = 350,000; duty 8% = 28,000; tax 10% of 378,000 = 37,800; total 65,800.
-    assert "data-total-due>65800<" in page
+    assert "data-total-due>65,800\u00a0KRW<" in page
 
 
 def test_the_page_lists_every_error_in_a_summary(client, korea):

@@ -49,7 +49,7 @@ def test_a_buyer_estimates_a_parcel_without_signing_in(page: Page, live_server, 
     page.locator("#id_lines-0-hs_code").fill("640411")
     page.locator("form.usa-form button[type=submit]").click()
     # USD 250 from the US is over the USD 200 limit: 350,000 KRW, duty 28,000, tax 37,800.
-    expect(page.locator("[data-total-due]")).to_have_text("65800")
+    expect(page.locator("[data-total-due]")).to_have_text("65,800\u00a0KRW")
     expected = {"en": "exceeds the 200 USD duty-free limit", "ko": "관세 면제 한도 200 USD"}
     expect(page.locator("[data-reasons]")).to_contain_text(expected[language])
     assert_accessible(page)
