@@ -78,6 +78,12 @@ class LedgerEntry(models.Model):
         _("deferred"), default=False, help_text=_("A charge put on the monthly statement.")
     )
     note = models.CharField(_("note"), max_length=300, blank=True)
+    version = models.PositiveIntegerField(
+        _("declaration version"),
+        null=True,
+        blank=True,
+        help_text=_("For a charge: the version of the declaration whose assessment it charges."),
+    )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -95,9 +101,12 @@ class LedgerEntry(models.Model):
                 ),
                 name="ledger_amount_sign",
             ),
-            # One charge per declaration: charging is idempotent by constraint.
+            # One charge per version of a declaration: charging is idempotent by constraint. A
+            # later version whose assessment asks more is charged the difference.
             models.UniqueConstraint(
-                fields=["declaration"], condition=Q(kind="charge"), name="ledger_one_charge"
+                fields=["declaration", "version"],
+                condition=Q(kind="charge"),
+                name="ledger_one_charge_per_version",
             ),
             models.UniqueConstraint(
                 fields=["payment"], condition=Q(kind="payment"), name="ledger_one_payment"
@@ -156,6 +165,12 @@ class Payment(models.Model):
         unique=True,
         help_text=_("Our reference, sent to the provider and echoed in its callbacks."),
     )
+    provider_reference = models.CharField(
+        _("provider's reference"),
+        max_length=255,
+        blank=True,
+        help_text=_("The provider's id of this payment (a checkout session), to ask its state."),
+    )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -173,12 +188,14 @@ class Payment(models.Model):
                 condition=Q(declaration__isnull=False) ^ Q(statement__isnull=False),
                 name="payment_pays_one_thing",
             ),
-            # At most one open or settled payment per declaration / statement: paying twice is
-            # refused by the database, whatever the timing.
+            # At most one open payment per declaration, and one open or settled per statement:
+            # paying twice at once is refused by the database, whatever the timing. A
+            # declaration may have a second, settled payment: the balance after an amendment
+            # raised what is due (``payment_start`` asks only for what is still outstanding).
             models.UniqueConstraint(
                 fields=["declaration"],
-                condition=Q(status__in=["pending", "settled"]),
-                name="payment_one_live_per_declaration",
+                condition=Q(status="pending"),
+                name="payment_one_open_per_declaration",
             ),
             models.UniqueConstraint(
                 fields=["statement"],

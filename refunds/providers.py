@@ -1,30 +1,39 @@
-"""Payment providers behind one small interface, and the sandbox provider.
+"""Payment providers behind one small interface: the sandbox, and Stripe Checkout.
 
-A provider does three things for the portal:
+A provider does four things for the portal:
 
-``start_payment(payment, return_url)``
-    Register the payment with the provider and return the URL of its hosted payment page, to
-    which the user is redirected. The portal never learns card or bank details.
-``verify_callback(headers, raw_body)``
+``start_payment(payment, *, return_url) -> Checkout``
+    Register the payment with the provider and return its hosted payment page (``url``), to
+    which the payer is redirected, and the provider's own id of the payment
+    (``provider_reference``, stored on the ``Payment``). The portal never learns card or bank
+    details. Calling it again for the same payment must not open a second payment at the
+    provider.
+``verify_callback(headers, raw_body) -> CallbackEvent``
     Check that a callback (webhook) really comes from the provider, recently, and read it into a
     ``CallbackEvent``; refuse it with ``CallbackRefused`` otherwise. The portal settles a payment
-    only on a verified callback, never on the user coming back to the return URL.
-``pay_out(refund)``
+    only on a verified callback or on the provider's own answer to ``payment_status``, never on
+    the payer coming back to the return URL.
+``payment_status(payment) -> CallbackEvent | None``
+    Ask the provider what became of a payment, for when a callback was lost: a ``CallbackEvent``
+    once it succeeded or failed, ``None`` while it is open. The event id is the same every time
+    for the same outcome, so applying the answer twice stores it once (the unique
+    ``ProviderEvent`` constraint) and settles once.
+``pay_out(refund) -> str``
     Send a refund's money back and return the provider's reference of that payout.
 
-How a real provider plugs in: write a class with these three methods, return it from
-``get_provider`` under a name, and set ``PAYMENT_PROVIDER`` to that name. For Stripe,
-``start_payment`` creates a Checkout Session (``client_reference_id=payment.reference``,
-the amount in minor units, ``success_url=return_url``) and returns ``session.url``;
-``verify_callback`` calls ``stripe.Webhook.construct_event(raw_body,
-headers["Stripe-Signature"], secret)`` (the same HMAC-SHA256 over ``timestamp + "." + body``
-with a tolerance window that the sandbox uses) and maps ``checkout.session.completed`` to
-``payment.succeeded``; ``pay_out`` creates a Refund on the original PaymentIntent with
-``idempotency_key=f"refund-{refund.pk}"``. A national gateway (a bank's or a treasury's
-e-payment hub) maps its own notification signature and payout API the same way. Whatever the
-provider, send the refund's id as the provider's idempotency key: the portal calls ``pay_out``
-once under a row lock, and if the portal's transaction then fails, the retried call returns
-the same payout instead of sending the money twice.
+``PAYMENT_PROVIDER`` picks one:
+
+``sandbox`` (``SandboxProvider``, with the gateway in ``refunds.sandbox``)
+    A hosted page that moves no money and calls back signed with HMAC-SHA256 over
+    ``timestamp + "." + body``, as Stripe does. It always calls back, so ``payment_status``
+    has nothing to add.
+``stripe`` (``refunds.stripe_checkout.StripeCheckoutProvider``)
+    Stripe Checkout through the official SDK: a Checkout Session per payment, Stripe's signed
+    ``checkout.session.*`` webhook events, and Refunds on the session's PaymentIntent.
+
+Whatever the provider, the refund's id is the provider's idempotency key for its payout: the
+portal calls ``pay_out`` once under a row lock, and if the portal's transaction then fails, the
+retried call returns the same payout instead of sending the money twice.
 """
 
 import hashlib
@@ -41,7 +50,9 @@ from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.utils.translation import gettext as _
 
+from clearance.services import ServiceError
 from refunds.models import Payment, Refund, SandboxPayout
 
 SIGNATURE_HEADER = "X-Sandbox-Signature"
@@ -50,6 +61,25 @@ TOLERANCE_SECONDS = 300
 
 class CallbackRefused(Exception):
     """The callback is not authentic, too old, or unreadable: answer 400 and change nothing."""
+
+
+class ProviderUnavailable(ServiceError):
+    """The provider could not be reached or refused the request: nothing was started, and
+    trying again is safe (every request carries an idempotency key of ours)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            _("The payment provider could not be reached. Try again in a moment."),
+            code="provider_unavailable",
+        )
+
+
+@dataclass(frozen=True)
+class Checkout:
+    """Where to send the payer, and the provider's id of the payment ("" when it has none)."""
+
+    url: str
+    provider_reference: str = ""
 
 
 @dataclass(frozen=True)
@@ -65,9 +95,11 @@ class CallbackEvent:
 class Provider(Protocol):
     name: str
 
-    def start_payment(self, payment: Payment, *, return_url: str) -> str: ...
+    def start_payment(self, payment: Payment, *, return_url: str) -> Checkout: ...
 
     def verify_callback(self, headers: Mapping[str, str], raw_body: bytes) -> CallbackEvent: ...
+
+    def payment_status(self, payment: Payment) -> CallbackEvent | None: ...
 
     def pay_out(self, refund: Refund) -> str: ...
 
@@ -95,7 +127,7 @@ class SandboxProvider:
     def __init__(self, secret: str) -> None:
         self.secret = secret
 
-    def start_payment(self, payment: Payment, *, return_url: str) -> str:
+    def start_payment(self, payment: Payment, *, return_url: str) -> Checkout:
         token = signing.dumps(
             {
                 "reference": payment.reference,
@@ -105,7 +137,7 @@ class SandboxProvider:
             },
             salt=self.TOKEN_SALT,
         )
-        return reverse("sandbox_checkout") + "?" + urlencode({"token": token})
+        return Checkout(url=reverse("sandbox_checkout") + "?" + urlencode({"token": token}))
 
     def verify_callback(self, headers: Mapping[str, str], raw_body: bytes) -> CallbackEvent:
         header = headers.get(SIGNATURE_HEADER, "")
@@ -132,6 +164,11 @@ class SandboxProvider:
         except (ValueError, KeyError, TypeError, InvalidOperation):
             raise CallbackRefused("unreadable body") from None
 
+    def payment_status(self, payment: Payment) -> CallbackEvent | None:
+        # The gateway calls back before it sends the payer back: there is no lost callback to
+        # make up for.
+        return None
+
     def pay_out(self, refund: Refund) -> str:
         reference = f"sbx_po_{uuid.uuid4().hex}"
         SandboxPayout.objects.create(
@@ -155,4 +192,15 @@ def get_provider() -> Provider:
     name = settings.PAYMENT_PROVIDER
     if name == "sandbox":
         return SandboxProvider(sandbox_secret())
+    if name == "stripe":
+        # Imported here: the Stripe SDK is loaded only where Stripe is the provider, and
+        # refunds.stripe_checkout imports this module's types.
+        from refunds.stripe_checkout import StripeCheckoutProvider
+
+        return StripeCheckoutProvider(
+            secret_key=settings.STRIPE_SECRET_KEY,
+            webhook_secret=settings.STRIPE_WEBHOOK_SECRET,
+            api_base=settings.STRIPE_API_BASE,
+            site_url=settings.SITE_URL,
+        )
     raise LookupError(f"Unknown payment provider {name!r}")

@@ -11,10 +11,16 @@ Money is rounded once, when an amount enters the portal: a declaration's due amo
 rounded by the assessment to the currency's minor unit, and a refund's requested amount must
 have no more decimals than its currency has.
 
-The risk pipeline calls ``deferral_applies(organisation)`` for a green declaration with
-something due: when true it calls ``deferred_release(declaration=..., actor=...)`` (released at
-once, charged on the monthly statement); otherwise it moves the declaration to
-``awaiting_payment`` and the filer pays online (``payment_start``).
+Release goes through ``clearance.release`` (the one way goods leave): a payment releases its
+declaration only if it is still awaiting payment when the payment settles, under its lock, and
+nothing more is outstanding. A declaration amended meanwhile (back to submitted, a new version
+to score) is not released by the payment; once scored, the pipeline sends it to payment again
+and ``release_settled`` releases it if what was paid covers the new assessment, or the filer
+pays the difference (``payment_start`` asks only for what is outstanding).
+
+The risk pipeline (and an officer's release with something due) queues ``release_settled``:
+a declaration whose organisation has a deferred account in good standing is released at once
+and charged on the monthly statement (``deferred_release``); otherwise the filer pays online.
 """
 
 import calendar
@@ -31,12 +37,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from clearance import release
 from clearance.models import Organisation, User
+from clearance.money import format_money
 from clearance.queue import enqueue_on_commit
 from clearance.reference import currency_decimals
 from clearance.services import ServiceError, _by, notify
 from declarations.models import Declaration, Status
-from declarations.services import Actor, declaration_transition, lock, sniff
+from declarations.services import Actor, lock, sniff
 from refunds.models import (
     REFUND_HOLDING,
     ZERO,
@@ -88,22 +96,30 @@ def amount_refundable(declaration: Declaration) -> Decimal:
     return amount_paid(declaration) - (held or ZERO)
 
 
+def amount_outstanding(declaration: Declaration) -> Decimal:
+    """What the latest assessment asks and nothing has paid yet (never below zero)."""
+    due, _currency = amount_due(declaration)
+    return max(due - amount_paid(declaration), ZERO)
+
+
 def _charge(declaration: Declaration, *, deferred: bool, by: User | None) -> LedgerEntry | None:
-    """The declaration's one charge; a second call returns the first (a unique constraint)."""
-    existing = LedgerEntry.objects.filter(
-        declaration=declaration, kind=LedgerEntry.Kind.CHARGE
-    ).first()
+    """Charge what the latest version's assessment asks beyond what earlier versions were
+    charged: once per version (a unique constraint), so a second call returns the first."""
+    charges = LedgerEntry.objects.filter(declaration=declaration, kind=LedgerEntry.Kind.CHARGE)
+    existing = charges.filter(version=declaration.version).first()
     if existing is not None:
         return existing
-    amount, currency = amount_due(declaration)
-    if amount <= 0:
+    due, currency = amount_due(declaration)
+    charged = charges.aggregate(total=Sum("amount"))["total"] or ZERO
+    if due - charged <= 0:
         return None
     entry = LedgerEntry(
         organisation_id=declaration.organisation_id,
         kind=LedgerEntry.Kind.CHARGE,
-        amount=amount,
+        amount=due - charged,
         currency=currency,
         declaration=declaration,
+        version=declaration.version,
         deferred=deferred,
         created_by=by,
         note=declaration.system_reference,
@@ -112,7 +128,7 @@ def _charge(declaration: Declaration, *, deferred: bool, by: User | None) -> Led
         with transaction.atomic():
             entry.save()
     except IntegrityError:
-        return LedgerEntry.objects.get(declaration=declaration, kind=LedgerEntry.Kind.CHARGE)
+        return charges.get(version=declaration.version)
     return entry
 
 
@@ -125,8 +141,8 @@ def payment_start(
     declaration: Declaration | None = None,
     statement: Statement | None = None,
 ) -> tuple[Payment, str]:
-    """Open (or reuse) the payment of a declaration awaiting payment, or of a statement, and
-    return it with the provider's page to send the payer to."""
+    """Open (or reuse) the payment of a declaration awaiting payment, for what is outstanding,
+    or of a statement, and return it with the provider's page to send the payer to."""
     provider = get_provider()
     with transaction.atomic():
         if declaration is not None:
@@ -135,9 +151,12 @@ def payment_start(
                 raise ServiceError(
                     _("This declaration is not waiting for payment."), code="not_payable"
                 )
-            amount, currency = amount_due(locked)
-            if amount <= 0:
+            due, currency = amount_due(locked)
+            if due <= 0:
                 raise ServiceError(_("Nothing is due on this declaration."), code="not_payable")
+            amount = amount_outstanding(locked)
+            if amount <= 0:
+                raise ServiceError(_("This is already paid."), code="already_paid")
             _charge(locked, deferred=False, by=actor.user)
             target: dict[str, Any] = {"declaration": locked}
             organisation_id = locked.organisation_id
@@ -150,11 +169,18 @@ def payment_start(
             organisation_id = statement.organisation_id
         else:
             raise ServiceError(_("Say what to pay."), code="invalid")
-        live = Payment.objects.filter(
-            **target, status__in=[Payment.Status.PENDING, Payment.Status.SETTLED]
-        ).first()
-        if live is not None and live.status == Payment.Status.SETTLED:
+        live = Payment.objects.filter(**target, status=Payment.Status.PENDING).first()
+        if (
+            statement is not None
+            and Payment.objects.filter(**target, status=Payment.Status.SETTLED).exists()
+        ):
             raise ServiceError(_("This is already paid."), code="already_paid")
+        if live is not None and live.amount != amount:
+            # Opened before an amendment changed what is due: a payment of the old amount
+            # must not settle the new one.
+            live.status = Payment.Status.FAILED
+            _by(live, actor.user).save(update_fields=["status"])
+            live = None
         payment = live or Payment(
             organisation_id=organisation_id,
             amount=amount,
@@ -167,7 +193,12 @@ def payment_start(
         if live is None:
             _by(payment, actor.user).save()
     return_url = reverse("payment_detail", args=[payment.pk])
-    return payment, provider.start_payment(payment, return_url=return_url)
+    checkout = provider.start_payment(payment, return_url=return_url)
+    if checkout.provider_reference and checkout.provider_reference != payment.provider_reference:
+        payment.provider_reference = checkout.provider_reference
+        with transaction.atomic():
+            _by(payment, actor.user).save(update_fields=["provider_reference"])
+    return payment, checkout.url
 
 
 def callback_receive(*, headers: Mapping[str, str], raw_body: bytes) -> str:
@@ -181,7 +212,22 @@ def callback_receive(*, headers: Mapping[str, str], raw_body: bytes) -> str:
     is not authentic or not fresh; nothing is stored then.
     """
     provider = get_provider()
-    event = provider.verify_callback(headers, raw_body)
+    return _receive(provider.name, provider.verify_callback(headers, raw_body))
+
+
+def payment_reconcile(*, payment: Payment) -> str:
+    """Ask the provider what became of a payment still pending (its callback may have been
+    lost) and apply the answer as a callback would be. Returns the outcome, or ``pending``."""
+    provider = get_provider()
+    if payment.status != Payment.Status.PENDING or payment.provider != provider.name:
+        return "ignored"
+    event = provider.payment_status(payment)
+    if event is None:
+        return "pending"
+    return _receive(provider.name, event)
+
+
+def _receive(provider_name: str, event: CallbackEvent) -> str:
     with transaction.atomic():
         # The payment row lock serialises deliveries of one payment's events; the unique event
         # id makes a replay (even one that waited on the lock) a no-op.
@@ -189,7 +235,7 @@ def callback_receive(*, headers: Mapping[str, str], raw_body: bytes) -> str:
             Payment.objects.select_for_update().filter(reference=event.payment_reference).first()
         )
         record = ProviderEvent(
-            provider=provider.name,
+            provider=provider_name,
             event_id=event.event_id,
             kind=event.kind,
             payment=payment,
@@ -248,14 +294,10 @@ def _settle(payment: Payment) -> None:
         note=payment.reference,
     ).save()
     if payment.declaration_id is not None:
-        declaration = Declaration.objects.get(pk=payment.declaration_id)
-        if declaration.status == Status.AWAITING_PAYMENT:
-            declaration_transition(
-                declaration=declaration,
-                to=Status.RELEASED,
-                actor=Actor(),
-                note=_("Paid online (%(reference)s).") % {"reference": payment.reference},
-            )
+        _release_if_paid(
+            payment.declaration_id,
+            note=_("Paid online (%(reference)s).") % {"reference": payment.reference},
+        )
     if payment.statement_id is not None:
         statement = Statement.objects.select_for_update().get(pk=payment.statement_id)
         statement.status = Statement.Status.PAID
@@ -273,7 +315,19 @@ def _settle(payment: Payment) -> None:
         },
         url=f"/payments/{payment.pk}/",
     )
-    enqueue_on_commit("refunds.render_payment_receipt", payment.pk)
+    enqueue_on_commit("refunds.render_payment_receipt", payment.pk, document=True)
+
+
+def _release_if_paid(declaration_id: int, *, note: str) -> bool:
+    """Release a declaration awaiting payment once nothing is outstanding. Read under its lock:
+    one amended meanwhile is no longer awaiting payment and stays where it is."""
+    locked = lock(declaration_id)
+    if locked.status != Status.AWAITING_PAYMENT or amount_outstanding(locked) > 0:
+        return False
+    release.declaration_release(
+        declaration_id=locked.pk, expected=Status.AWAITING_PAYMENT, actor=Actor(), note=note
+    )
+    return True
 
 
 # --- Deferred accounts and statements ----------------------------------------------------------
@@ -300,18 +354,39 @@ def deferred_account_open(*, organisation: Organisation, by: User | None) -> Def
 
 
 def deferred_release(*, declaration: Declaration, actor: Actor) -> Declaration:
-    """Release a declaration on its organisation's deferred account and charge it there."""
+    """Release a declaration awaiting payment on its organisation's deferred account, and
+    charge it there."""
     with transaction.atomic():
         locked = lock(declaration.pk)
         if not deferral_applies(locked.organisation):
             raise ServiceError(_("This organisation has no deferred account in good standing."))
-        _charge(locked, deferred=True, by=actor.user)
-        return declaration_transition(
-            declaration=locked,
-            to=Status.RELEASED,
+        if locked.status == Status.AWAITING_PAYMENT:
+            _charge(locked, deferred=True, by=actor.user)
+        release.declaration_release(
+            declaration_id=locked.pk,
+            expected=Status.AWAITING_PAYMENT,
             actor=actor,
             note=_("Released on the deferred account."),
         )
+    return Declaration.objects.get(pk=locked.pk)
+
+
+def release_settled(*, declaration_ids: Iterable[int]) -> int:
+    """Release the declarations among these that await payment and need none now: on a deferred
+    account in good standing (charged on the statement), or already paid in full (a payment
+    that settled while an amendment was being scored). Returns how many it released."""
+    released = 0
+    for pk in sorted(declaration_ids):
+        with transaction.atomic():
+            locked = lock(pk)
+            if locked.status != Status.AWAITING_PAYMENT:
+                continue
+            if deferral_applies(locked.organisation):
+                deferred_release(declaration=locked, actor=Actor())
+                released += 1
+            elif _release_if_paid(pk, note=_("Paid before the last assessment.")):
+                released += 1
+    return released
 
 
 def month_start(day: datetime.date) -> datetime.date:
@@ -371,7 +446,7 @@ def statements_issue(*, period: datetime.date) -> list[Statement]:
                 },
                 url="/payments/",
             )
-            enqueue_on_commit("refunds.render_statement", statement.pk)
+            enqueue_on_commit("refunds.render_statement", statement.pk, document=True)
             issued.append(statement)
     return issued
 
@@ -550,8 +625,8 @@ def refund_request(
         refundable = amount_refundable(locked)
         if amount > refundable:
             raise ServiceError(
-                _("At most %(amount)s %(currency)s can be refunded.")
-                % {"amount": refundable, "currency": currency},
+                _("At most %(amount)s can be refunded.")
+                % {"amount": format_money(refundable, currency)},
                 field="amount",
                 code="over_refundable",
             )
@@ -647,5 +722,5 @@ def refund_pay_out(*, refund_id: int) -> bool:
         # The money going back, and the charge it reduces: the balance is unchanged.
         LedgerEntry(kind=LedgerEntry.Kind.REFUND, amount=refund.amount, **common).save()
         LedgerEntry(kind=LedgerEntry.Kind.ADJUSTMENT, amount=-refund.amount, **common).save()
-        enqueue_on_commit("refunds.render_refund_receipt", refund.pk)
+        enqueue_on_commit("refunds.render_refund_receipt", refund.pk, document=True)
     return True

@@ -8,28 +8,18 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from clearance.pdf import render_pdf
-from declarations.models import Declaration, Status
-from declarations.services import Actor
 from refunds import documents, services
 from refunds.models import Payment, Refund, RefundStatus, Statement
 
 log = logging.getLogger(__name__)
 
 
-@shared_task(name="refunds.release_deferred", time_limit=300)
-def release_deferred(declaration_ids: list[int]) -> int:
-    """Release declarations waiting for payment whose organisation pays on a deferred account
-    (charged on its monthly statement). Queued by name by the clearance pipeline whenever it
-    sends declarations to payment; running it twice releases nothing more."""
-    released = 0
-    waiting = Declaration.objects.filter(
-        pk__in=declaration_ids, status=Status.AWAITING_PAYMENT
-    ).select_related("organisation")
-    for declaration in waiting:
-        if services.deferral_applies(declaration.organisation):
-            services.deferred_release(declaration=declaration, actor=Actor())
-            released += 1
-    return released
+@shared_task(name="refunds.release_settled", time_limit=300)
+def release_settled(declaration_ids: list[int]) -> int:
+    """Release declarations waiting for payment that need none now: on a deferred account, or
+    already paid. Queued by name whenever declarations are sent to payment; running it twice
+    releases nothing more."""
+    return services.release_settled(declaration_ids=declaration_ids)
 
 
 @shared_task(name="refunds.pay_out_refund", time_limit=120)
@@ -91,6 +81,15 @@ def sweep() -> None:
     documents not yet rendered."""
     services.statements_mark_overdue(today=timezone.localdate())
     stale = timezone.now() - datetime.timedelta(minutes=5)
+    # A payment whose callback was lost: ask the provider (the sandbox always calls back).
+    for payment in Payment.objects.filter(
+        status=Payment.Status.PENDING, created_at__lt=stale
+    ).exclude(provider="sandbox")[:200]:
+        try:
+            services.payment_reconcile(payment=payment)
+        except Exception:
+            # The provider unreachable: the next sweep asks again; the rest of the sweep runs.
+            log.exception("payment %s: could not ask the provider", payment.reference)
     for pk in Refund.objects.filter(status=RefundStatus.APPROVED, decided_at__lt=stale).values_list(
         "pk", flat=True
     ):

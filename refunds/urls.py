@@ -1,7 +1,8 @@
 """Pages of payments and refunds (mounted at the site root: /payments/, /refunds/, /staff/refunds/,
-and the sandbox gateway at /sandbox-gateway/ while the sandbox provider is configured)."""
+and the sandbox gateway at /sandbox-gateway/, whose page answers 404 unless the sandbox is the
+configured provider: the check is made per request, so the URLs never depend on when they were
+first loaded)."""
 
-from django.conf import settings
 from django.urls import URLPattern, URLResolver, include, path
 
 from refunds import views
@@ -26,7 +27,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("refunds/evidence/<int:pk>/", views.evidence_download, name="refund_evidence"),
     path("staff/refunds/", views.staff_refund_queue, name="staff_refund_queue"),
     path("staff/refunds/<int:pk>/", views.staff_refund_detail, name="staff_refund_detail"),
+    path("sandbox-gateway/", include("refunds.sandbox")),
 ]
-
-if settings.PAYMENT_PROVIDER == "sandbox":
-    urlpatterns.append(path("sandbox-gateway/", include("refunds.sandbox")))

@@ -44,7 +44,7 @@ def payments_page(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     mine = declaration_access.organisations_of(user)
     awaiting = [
-        (declaration, *services.amount_due(declaration))
+        (declaration, services.amount_outstanding(declaration), services.amount_due(declaration)[1])
         for declaration in Declaration.objects.of(mine).filter(status=Status.AWAITING_PAYMENT)[:50]
     ]
     context = {

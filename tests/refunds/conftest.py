@@ -1,23 +1,5 @@
 import pytest
 
-from declarations.services import Actor
-from tests.factories import OrganisationFactory
-
-
-@pytest.fixture
-def organisation(db):
-    return OrganisationFactory(name="Lee Goods")
-
-
-@pytest.fixture
-def owner(organisation):
-    return organisation.owner
-
-
-@pytest.fixture
-def actor(owner):
-    return Actor(user=owner)
-
 
 @pytest.fixture(autouse=True)
 def payment_settings(settings):

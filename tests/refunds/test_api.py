@@ -7,7 +7,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
 from declarations import services as declaration_services
-from declarations.models import Status
 from declarations.services import Actor
 from refunds import services
 from refunds.models import Refund
@@ -96,7 +95,7 @@ def test_a_refund_on_another_organisations_declaration_is_404(paid):
 def test_a_platform_pays_its_statement_by_api():
     platform = OrganisationFactory(kind="platform")
     services.deferred_account_open(organisation=platform, by=None)
-    declaration = due_declaration(platform, total="4200", status=Status.SUBMITTED)
+    declaration = due_declaration(platform, total="4200")
     services.deferred_release(declaration=declaration, actor=Actor())
     [statement] = services.statements_issue(period=datetime.date.today())
     api = api_for(platform)

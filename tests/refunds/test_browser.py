@@ -9,21 +9,13 @@ from playwright.sync_api import Browser, Page, expect
 
 from declarations.models import Declaration, Status
 from refunds.models import Refund
-from tests.conftest import assert_accessible
-from tests.factories import PASSWORD, OrganisationFactory, current_totp, staff_user
+from tests.conftest import assert_accessible, pass_second_factor, sign_in
+from tests.factories import OrganisationFactory, staff_user
 from tests.refunds.helpers import due_declaration
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-
-
-def sign_in(page: Page, base: str, email: str) -> None:
-    page.goto(base + "/account/login/")
-    page.locator("#id_username").fill(email)
-    page.locator("#id_password").fill(PASSWORD)
-    page.locator("form.usa-form button[type=submit]").click()
-    expect(page).to_have_url(re.compile("/dashboard/"))
 
 
 def test_a_seller_pays_asks_a_refund_an_officer_approves_and_the_seller_gets_the_receipt(
@@ -63,14 +55,8 @@ def test_a_seller_pays_asks_a_refund_an_officer_approves_and_the_seller_gets_the
     # An officer, past the second factor, approves it from the queue.
     officer = staff_user("officer")
     staff = browser.new_page()
-    staff.goto(base + "/account/login/")
-    staff.locator("#id_username").fill(officer.email)
-    staff.locator("#id_password").fill(PASSWORD)
-    staff.locator("form.usa-form button[type=submit]").click()
-    staff.goto(base + "/staff/refunds/")
-    staff.locator("#id_token").fill(current_totp(officer))
-    staff.locator("form.usa-form button[type=submit]").click()
-    expect(staff).to_have_url(re.compile("/staff/refunds/$"))
+    sign_in(staff, base, officer.email)
+    pass_second_factor(staff, base, officer, "/staff/refunds/")
     assert_accessible(staff)
     staff.get_by_role("link", name=f"Refund {refund.pk}").click()
     expect(staff.get_by_role("link", name="returned-parcel.png")).to_be_visible()

@@ -14,6 +14,16 @@ def test_a_forged_checkout_token_gets_404(client, db):
     assert client.get("/sandbox-gateway/checkout/?token=forged").status_code == 404
 
 
+def test_the_gateway_is_closed_when_another_provider_is_configured(
+    client, organisation, actor, settings
+):
+    _payment, url = services.payment_start(declaration=due_declaration(organisation), actor=actor)
+    assert client.get(url).status_code == 200
+    settings.PAYMENT_PROVIDER = "stripe"
+    assert client.get(url).status_code == 404
+    assert client.post(url, {"pay": "1"}).status_code == 404
+
+
 @pytest.mark.django_db(transaction=True)
 def test_cancelling_on_the_gateway_fails_the_payment_and_paying_again_settles(
     client, live_server, organisation, actor

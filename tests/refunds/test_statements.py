@@ -32,7 +32,7 @@ def release_month(platform, amounts, month="2026-03"):
     declarations = []
     for day, amount in enumerate(amounts, start=1):
         with time_machine.travel(f"{month}-{day:02d} 10:00 +0900", tick=False):
-            declaration = due_declaration(platform, total=amount, status=Status.SUBMITTED)
+            declaration = due_declaration(platform, total=amount)
             declarations.append(services.deferred_release(declaration=declaration, actor=Actor()))
     return declarations
 
@@ -131,12 +131,12 @@ def test_declarations_sent_to_payment_are_released_at_once_on_a_deferred_account
     deferred = due_declaration(platform, total="5000")
     ordinary = due_declaration(OrganisationFactory(), total="5000")
 
-    assert tasks.release_deferred([deferred.pk, ordinary.pk]) == 1
+    assert tasks.release_settled([deferred.pk, ordinary.pk]) == 1
     deferred.refresh_from_db()
     ordinary.refresh_from_db()
     assert deferred.status == Status.RELEASED
     assert ordinary.status == Status.AWAITING_PAYMENT
     assert LedgerEntry.objects.filter(organisation=platform).balance() == {"KRW": Decimal(5000)}
     # Delivered twice (a redelivered message), it releases and charges nothing more.
-    assert tasks.release_deferred([deferred.pk]) == 0
+    assert tasks.release_settled([deferred.pk]) == 0
     assert LedgerEntry.objects.filter(organisation=platform).balance() == {"KRW": Decimal(5000)}
