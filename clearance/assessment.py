@@ -272,7 +272,8 @@ def goods_label(prefix: str) -> str:
     return text.split(";")[0].split(",")[0].strip() or prefix
 
 
-def _period_start(day: datetime.date, period: str) -> datetime.date:
+def period_start(day: datetime.date, period: str) -> datetime.date:
+    """The first day of the aggregation period (a day, a half-year, a year) holding ``day``."""
     if period == "day":
         return day
     if period == "half_year":
@@ -447,7 +448,7 @@ def assess(
     # Aggregation across the consignee's parcels.
     compared_value = test_value
     for rule in rules.aggregation:
-        start = _period_start(parcel.date, rule.period)
+        start = period_start(parcel.date, rule.period)
         same = [p for p in earlier if start <= p.date <= parcel.date]
         words = str(_PERIOD_WORDS.get(rule.period, rule.period))
         if rule.kind == "combine" and same:

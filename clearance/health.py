@@ -5,7 +5,10 @@ from typing import Any
 
 import redis
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection
+from django.utils import timezone
+
+from clearance.regimes import newest_rates
 
 HEARTBEAT_KEY = "clearance:worker-heartbeat"
 
@@ -50,9 +53,39 @@ def check_redis_and_worker() -> tuple[dict[str, Any], dict[str, Any]]:
     }
 
 
+def check_exchange_rates() -> dict[str, Any]:
+    """The newest published rate and whether it is still in force. A stale rate is a warning,
+    not a failure: parcels are held until rates arrive, and restarting the web server would not
+    bring them. The newest rate's date is reported either way."""
+    try:
+        found = newest_rates(timezone.localdate())
+    except DatabaseError as exc:
+        return {"ok": False, "error": exc.__class__.__name__}
+    newest, fetched = found["newest"], found["fetched_at"]
+    return {
+        "ok": True,
+        "newest": newest.isoformat() if newest else None,
+        "source": found["source"],
+        "fetched_at": fetched.isoformat() if fetched else None,
+        "in_force_days": found["days"],
+        "stale": found["stale"],
+        "demo": found["demo"],
+    }
+
+
 def status() -> tuple[bool, dict[str, Any]]:
     database = check_database()
     redis_state, worker = check_redis_and_worker()
     checks = {"database": database, "redis": redis_state, "worker": worker}
     healthy = all(check["ok"] for check in checks.values())
-    return healthy, {"status": "ok" if healthy else "unavailable", "checks": checks}
+    body: dict[str, Any] = {"status": "ok" if healthy else "unavailable", "checks": checks}
+    if database["ok"]:
+        rates = check_exchange_rates()
+        body["exchange_rates"] = rates
+        if rates.get("stale"):
+            body["warnings"] = [
+                f"The newest published exchange rate ({rates['newest'] or 'none'}) is older "
+                f"than the {rates['in_force_days']} days a rate stays in force: parcels in "
+                "other currencies are held until the feed brings new rates."
+            ]
+    return healthy, body

@@ -415,6 +415,15 @@ class Regime(models.Model):
         blank=True,
         help_text=_("Transport modes that may use the mode: postal, express, cargo."),
     )
+    exchange_rate_days = models.PositiveSmallIntegerField(
+        _("exchange rate in force (days)"),
+        default=4,
+        help_text=_(
+            "A published exchange rate applies for this many days, or until a newer one is "
+            "published: 4 for daily rates (a weekend and a holiday), 7 for weekly customs "
+            "rates, 92 for quarterly ones. An older rate is not used: the parcel is held."
+        ),
+    )
     effective_from = models.DateField(_("effective from"))
     effective_to = models.DateField(
         _("effective to"), null=True, blank=True, help_text=_("Last day in force; empty: open.")
@@ -491,12 +500,24 @@ class ExchangeRate(models.Model):
     """``rate`` units of ``currency`` buy one unit of ``base``, published for ``date``.
 
     The ECB publishes with base EUR; any other pair is a cross rate through a common base.
+    ``source`` says where the rate came from (the feed's address, a file) and ``fetched_at``
+    when. A demo rate (``carried_from`` set) is no published rate at all: the newest real rate,
+    carried forward to a later day so that a demo on a closed network can assess today's
+    parcels. Only a portal with DEBUG on makes them, and everything that uses one says so.
     """
 
     date = models.DateField(_("date"))
     base = models.CharField(_("base currency"), max_length=3)
     currency = models.CharField(_("currency"), max_length=3)
     rate = models.DecimalField(_("rate"), max_digits=24, decimal_places=10)
+    source = models.CharField(_("source"), max_length=300, blank=True)
+    fetched_at = models.DateTimeField(_("fetched at"), null=True, blank=True)
+    carried_from = models.DateField(
+        _("demo rate carried forward from"),
+        null=True,
+        blank=True,
+        help_text=_("Set on demo rates only: the date of the real rate they repeat."),
+    )
 
     class Meta:
         constraints = [

@@ -5,6 +5,7 @@ on the history rows it causes.
 """
 
 import csv
+import dataclasses
 import datetime
 import io
 import re
@@ -17,17 +18,24 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clearance import assessment
 from clearance.assessment import AggregationRule, Override, RegimeRules, TariffLine
 from clearance.models import Certainty, ExchangeRate, Regime, TariffRate, TransportMode, User
+from clearance.queue import enqueue_on_commit
 from clearance.reference import DATA_DIR, countries, currency_exists
 from clearance.services import ServiceError, _by
 
-# A rate stays in force until the next one is published; older than this it is not used (the
-# ECB publishes every working day, so a week covers holidays without reaching stale rates).
-RATE_MAX_AGE = datetime.timedelta(days=7)
+# How long a rate stays in force where no regime says (``Regime.exchange_rate_days`` does for
+# every assessment): a week, which covers a daily publisher's weekends and holidays.
+DEFAULT_RATE_DAYS = 7
+
+# Declarations held for a missing rate or regime are assessed again by this task (queued by
+# name: the declarations app sits above this one) whenever rates or regimes change.
+REASSESS_TASK = "declarations.reassess_held"
 
 PRESETS_FILE = DATA_DIR / "de-minimis-apec.csv"
 ECB_DEMO_FILE = DATA_DIR / "ecb-eurofxref-hist.csv"
@@ -113,30 +121,90 @@ def tariff_in_force(economy: str, on: datetime.date) -> list[TariffLine]:
     return [TariffLine(r.hs_prefix, r.rate, r.specific_amount) for r in rows]
 
 
-def rate_in_force(currency: str, local: str, on: datetime.date) -> Decimal | None:
-    """How many units of ``local`` one unit of ``currency`` buys on ``on``.
+@dataclasses.dataclass(frozen=True)
+class Quote:
+    """A rate in force: how many units of the local currency one unit of a currency buys, the
+    day it was published for, and, for a demo rate, the day of the real rate it repeats."""
 
-    The newest rate published on or before the date (at most ``RATE_MAX_AGE`` old): direct,
-    inverse, or a cross rate through a base both are quoted against (the ECB's euro).
+    rate: Decimal
+    date: datetime.date
+    carried_from: datetime.date | None = None
+    source: str = ""
+
+
+def quote_in_force(
+    currency: str, local: str, on: datetime.date, *, days: int = DEFAULT_RATE_DAYS
+) -> Quote | None:
+    """The rate of ``currency`` in ``local`` in force on ``on``, or None.
+
+    The newest rate published on or before the date and at most ``days - 1`` days earlier (a
+    rate applies from its own day for ``days`` days): direct, inverse, or a cross rate through
+    a base both are quoted against (the ECB's euro).
     """
     if currency == local:
-        return Decimal(1)
+        return Quote(Decimal(1), on)
     rows = ExchangeRate.objects.filter(
-        date__lte=on, date__gte=on - RATE_MAX_AGE, currency__in=[currency, local]
-    ).values_list("date", "base", "currency", "rate")
-    by_date: dict[datetime.date, dict[tuple[str, str], Decimal]] = defaultdict(dict)
-    for day, base, quoted, rate in rows:
-        by_date[day][(base, quoted)] = rate
+        date__lte=on,
+        date__gt=on - datetime.timedelta(days=days),
+        currency__in=[currency, local],
+    ).values_list("date", "base", "currency", "rate", "carried_from", "source")
+    by_date: dict[datetime.date, dict[tuple[str, str], tuple[Decimal, Any, str]]]
+    by_date = defaultdict(dict)
+    for day, base, quoted, rate, carried_from, source in rows:
+        by_date[day][(base, quoted)] = (rate, carried_from, source)
     for day in sorted(by_date, reverse=True):
         pairs = by_date[day]
         if (currency, local) in pairs:
-            return pairs[(currency, local)]
+            rate, carried, source = pairs[(currency, local)]
+            return Quote(rate, day, carried, source)
         if (local, currency) in pairs:
-            return Decimal(1) / pairs[(local, currency)]
+            rate, carried, source = pairs[(local, currency)]
+            return Quote(Decimal(1) / rate, day, carried, source)
         for base, quoted in pairs:
             if quoted == local and (base, currency) in pairs:
-                return pairs[(base, local)] / pairs[(base, currency)]
+                to_local, carried, source = pairs[(base, local)]
+                from_currency, carried_too, _source = pairs[(base, currency)]
+                return Quote(to_local / from_currency, day, carried or carried_too, source)
     return None
+
+
+def rate_in_force(
+    currency: str, local: str, on: datetime.date, *, days: int = DEFAULT_RATE_DAYS
+) -> Decimal | None:
+    """How many units of ``local`` one unit of ``currency`` buys on ``on`` (see
+    ``quote_in_force``)."""
+    quote = quote_in_force(currency, local, on, days=days)
+    return None if quote is None else quote.rate
+
+
+def source_name(source: str) -> str:
+    """How a rate's source is named to a reader: the ECB, or the administration's own file."""
+    return "ECB" if source.startswith("ECB") else _("published")
+
+
+def newest_rates(on: datetime.date) -> dict[str, Any]:
+    """What the newest stored rates are, for /healthz and the staff workspace: the date of the
+    newest real (published) rate, where and when it was fetched, whether the rate in force
+    today is a demo rate, and whether the newest real rate is older than the portal's regime
+    allows (``stale``, with the regime's ``days``)."""
+    regime = regime_in_force(settings.PORTAL_ECONOMY, on)
+    days = regime.exchange_rate_days if regime is not None else DEFAULT_RATE_DAYS
+    real = (
+        ExchangeRate.objects.filter(carried_from__isnull=True, date__lte=on)
+        .order_by("-date", "-fetched_at")
+        .values("date", "source", "fetched_at")
+        .first()
+    )
+    demo = ExchangeRate.objects.filter(carried_from__isnull=False, date=on).exists()
+    newest = real["date"] if real else None
+    return {
+        "newest": newest,
+        "source": real["source"] if real else "",
+        "fetched_at": real["fetched_at"] if real else None,
+        "days": days,
+        "stale": newest is None or newest + datetime.timedelta(days=days) <= on,
+        "demo": demo,
+    }
 
 
 # --- Validation and writes ---------------------------------------------------------------
@@ -250,7 +318,8 @@ def regime_validate(regime: Regime) -> None:
 
 
 def regime_save(*, regime: Regime, by: User | None) -> Regime:
-    """Validate and save a regime, recording who changed it."""
+    """Validate and save a regime, recording who changed it. Declarations held for want of a
+    regime (or of a rate it now allows) are assessed again after commit."""
     try:
         regime_validate(regime)
     except ValidationError as error:
@@ -258,6 +327,7 @@ def regime_save(*, regime: Regime, by: User | None) -> Regime:
         raise ServiceError(messages[0], field=field) from error
     with transaction.atomic():
         _by(regime, by).save()
+        enqueue_on_commit(REASSESS_TASK)
     return regime
 
 
@@ -310,6 +380,8 @@ PRESET_RULES: dict[str, list[dict[str, Any]]] = {
             "tax_free_up_to": "0",
             "transaction_cap": "5000",
             "tax_rate": "9.1",
+            # Customs converts at a monthly rate (set from the previous month's).
+            "exchange_rate_days": 31,
             "aggregation_rules": [{"kind": "value_cap", "period": "year", "limit": "26000"}],
             "effective_from": datetime.date(2019, 1, 1),
         }
@@ -332,6 +404,8 @@ PRESET_RULES: dict[str, list[dict[str, Any]]] = {
         {
             "local_currency": "JPY",
             "personal_use_percent": "60",
+            # Japan Customs publishes its customs rates weekly.
+            "exchange_rate_days": 7,
             "tax_rate": "10",
             "default_duty_rate": "5",
         }
@@ -341,6 +415,8 @@ PRESET_RULES: dict[str, list[dict[str, Any]]] = {
             "local_currency": "KRW",
             "tax_rate": "10",
             "default_duty_rate": "8",
+            # The Korea Customs Service publishes weekly customs exchange rates.
+            "exchange_rate_days": 7,
             "threshold_overrides": [
                 {
                     "origins": ["US"],
@@ -411,6 +487,8 @@ PRESET_RULES: dict[str, list[dict[str, Any]]] = {
             "local_currency": "USD",
             "duty_free_up_to": "800",
             "tax_free_up_to": "800",
+            # CBP converts at quarterly rates certified by the New York Fed (19 CFR 159.34).
+            "exchange_rate_days": 92,
             "effective_from": datetime.date(2016, 3, 10),
             "effective_to": datetime.date(2025, 8, 28),
             "threshold_overrides": [
@@ -424,6 +502,7 @@ PRESET_RULES: dict[str, list[dict[str, Any]]] = {
         },
         {
             "local_currency": "USD",
+            "exchange_rate_days": 92,
             "effective_from": datetime.date(2025, 8, 29),
             "threshold_overrides": [
                 {
@@ -551,13 +630,45 @@ def import_tariff(text: str, *, by: User | None = None) -> int:
 # --- Exchange-rate import ----------------------------------------------------------------
 
 
+_MONTHS = {
+    name: number
+    for number, name in enumerate(
+        [
+            "january",
+            "february",
+            "march",
+            "april",
+            "may",
+            "june",
+            "july",
+            "august",
+            "september",
+            "october",
+            "november",
+            "december",
+        ],
+        start=1,
+    )
+}
+
+
+def _ecb_date(text: str) -> datetime.date:
+    """The history file dates its rows ``2026-12-01``, the daily file ``01 December 2026``
+    (English month names whatever the machine's locale)."""
+    text = text.strip()
+    parts = text.split()
+    if len(parts) == 3 and parts[1].lower() in _MONTHS:
+        return datetime.date(int(parts[2]), _MONTHS[parts[1].lower()], int(parts[0]))
+    return datetime.date.fromisoformat(text)
+
+
 def _ecb_rows(reader: Iterator[list[str]], header: list[str]) -> Iterator[ExchangeRate]:
     codes = [c.strip() for c in header[1:]]
     for number, row in enumerate(reader, start=2):
         if not row or not row[0].strip():
             continue
         try:
-            day = datetime.date.fromisoformat(row[0].strip())
+            day = _ecb_date(row[0])
         except ValueError:
             raise ServiceError(
                 _("Line %(n)s: %(value)s is not a date.") % {"n": number, "value": row[0]},
@@ -603,15 +714,20 @@ def _plain_rows(
         yield ExchangeRate(date=day, base=row_base.upper(), currency=currency, rate=rate)
 
 
+def is_ecb_layout(header: Sequence[str]) -> bool:
+    return bool(header) and header[0].strip().lstrip("\ufeff") == "Date"
+
+
 def parse_exchange_rates(lines: Iterable[str], *, base: str = "EUR") -> Iterator[ExchangeRate]:
     """Rows of either the ECB reference-rate CSV (``Date,USD,JPY,...``, units per euro,
-    ``N/A`` for no quote, newest first, a trailing comma) or a plain ``date,currency,rate``
-    CSV (units of ``currency`` per one ``base``; an optional ``base`` column overrides it)."""
+    ``N/A`` for no quote, newest first, a trailing comma; the daily file and the history file)
+    or a plain ``date,currency,rate`` CSV (units of ``currency`` per one ``base``; an optional
+    ``base`` column overrides it)."""
     reader = csv.reader(lines)
     header = next(reader, [])
     if not header:
         raise ServiceError(_("The file is empty."), field="file")
-    if header[0].strip() == "Date":
+    if is_ecb_layout(header):
         return _ecb_rows(reader, header)
     if {"date", "currency", "rate"} <= {c.strip().lower() for c in header}:
         return _plain_rows(reader, header, base)
@@ -620,20 +736,57 @@ def parse_exchange_rates(lines: Iterable[str], *, base: str = "EUR") -> Iterator
     )
 
 
-def import_exchange_rates(path: Path, *, base: str = "EUR", batch_size: int = 5000) -> int:
-    """Load a rates file in bulk; a rate already stored for a pair and date is replaced.
+def rates_import(
+    lines: Iterable[str],
+    *,
+    source: str,
+    base: str = "EUR",
+    since: datetime.date | None = None,
+    batch_size: int = 5000,
+) -> tuple[int, datetime.date | None]:
+    """Store the rates of a file (text lines) in bulk, in one transaction: a rate already
+    stored for a pair and date is replaced (a demo rate by the real one). Rows dated before
+    ``since`` are skipped. ``source`` is recorded on every row (``ECB: `` first for the ECB's
+    layout), with the time of the import.
 
-    Running the same file twice leaves the same rows. Returns the number of rows read.
+    Idempotent: the same file twice leaves the same rows. Declarations held for a missing rate
+    are assessed again after commit. Returns the rows stored and the newest date among them.
     """
     count = 0
-    with path.open(encoding="utf-8", newline="") as handle, transaction.atomic():
+    newest: datetime.date | None = None
+    now = timezone.now()
+    iterator = iter(lines)
+    first = next(iterator, "")
+    label = source
+    if is_ecb_layout(next(csv.reader([first]), [])) and not source.startswith("ECB"):
+        label = f"ECB: {source}"
+    with transaction.atomic():
         batch: list[ExchangeRate] = []
-        for rate in parse_exchange_rates(handle, base=base):
+        for rate in parse_exchange_rates(_chain(first, iterator), base=base):
+            if since is not None and rate.date < since:
+                continue
+            rate.source = label[:300]
+            rate.fetched_at = now
+            newest = rate.date if newest is None or rate.date > newest else newest
             batch.append(rate)
             if len(batch) >= batch_size:
                 count += _upsert(batch)
                 batch = []
         count += _upsert(batch)
+        if count:
+            enqueue_on_commit(REASSESS_TASK)
+    return count, newest
+
+
+def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
+    yield first
+    yield from rest
+
+
+def import_exchange_rates(path: Path, *, base: str = "EUR", batch_size: int = 5000) -> int:
+    """Load a rates file in bulk (``rates_import``); returns the number of rows stored."""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        count, _newest = rates_import(handle, source=path.name, base=base, batch_size=batch_size)
     return count
 
 
@@ -645,9 +798,46 @@ def _upsert(batch: list[ExchangeRate]) -> int:
             list(unique.values()),
             update_conflicts=True,
             unique_fields=["base", "currency", "date"],
-            update_fields=["rate"],
+            update_fields=["rate", "source", "fetched_at", "carried_from"],
         )
     return len(batch)
+
+
+def demo_rates_carry_forward(today: datetime.date) -> int:
+    """Repeat the newest published rates for every day since, up to ``today``, as demo rates
+    (``carried_from`` set), so that a demo on a closed network assesses today's parcels.
+
+    Only with DEBUG on: a real portal never invents a rate (its parcels are held until one is
+    published). Days that already have a rate are left as they are; a real rate arriving later
+    replaces the demo one. Returns how many demo rates it stored.
+    """
+    if not settings.DEBUG:
+        return 0
+    newest = ExchangeRate.objects.filter(carried_from__isnull=True, date__lte=today).aggregate(
+        newest=Max("date")
+    )["newest"]
+    if newest is None or newest >= today:
+        return 0
+    published = list(ExchangeRate.objects.filter(carried_from__isnull=True, date=newest))
+    now = timezone.now()
+    days = (today - newest).days
+    rows = [
+        ExchangeRate(
+            date=newest + datetime.timedelta(days=n),
+            base=rate.base,
+            currency=rate.currency,
+            rate=rate.rate,
+            source=rate.source,
+            fetched_at=now,
+            carried_from=newest,
+        )
+        for n in range(1, days + 1)
+        for rate in published
+    ]
+    with transaction.atomic():
+        created = ExchangeRate.objects.bulk_create(rows, ignore_conflicts=True, batch_size=5000)
+        enqueue_on_commit(REASSESS_TASK)
+    return len(created)
 
 
 # --- Demo data ---------------------------------------------------------------------------
@@ -655,8 +845,9 @@ def _upsert(batch: list[ExchangeRate]) -> int:
 DEMO_TARIFF_FILE = DATA_DIR / "tariff-demo.csv"
 
 
-def load_demo() -> str:
-    """Presets, the shipped ECB rates and the demo tariff; safe to run again."""
+def load_reference_data() -> str:
+    """Presets, the shipped ECB rates and the demo tariff; safe to run again. What a new
+    portal needs before its first parcel, demo or not (``manage.py load_reference_data``)."""
     presets = load_presets()
     rates = import_exchange_rates(ECB_DEMO_FILE)
     tariff = import_tariff(DEMO_TARIFF_FILE.read_text(encoding="utf-8"))
@@ -665,7 +856,101 @@ def load_demo() -> str:
     )
 
 
+def load_demo() -> str:
+    """The reference data, and (DEBUG only) demo rates carried forward to today."""
+    loaded = load_reference_data()
+    carried = demo_rates_carry_forward(timezone.localdate())
+    if carried:
+        loaded += f", {carried} demo exchange rates carried forward to today"
+    return loaded
+
+
 # --- Assessing a parcel with what is in force -------------------------------------------
+
+
+class ParcelAssessor:
+    """Assesses parcels of one economy and one day: loads the regime, tariff and exchange rates
+    in force once, however many parcels it is given (a batch of a thousand declarations would
+    otherwise make thousands of identical queries; the answers depend only on the economy and
+    the date). ``assess_parcel`` is it for one parcel.
+
+    Never raises for missing configuration: the result is ``held`` with a plain reason instead.
+    A demo exchange rate (``demo_rates_carry_forward``) adds a reason saying so.
+    """
+
+    def __init__(self, on: datetime.date, code: str | None = None) -> None:
+        self.on = on
+        self.code = (code or settings.PORTAL_ECONOMY).upper()
+        regime = regime_in_force(self.code, on)
+        self.days = regime.exchange_rate_days if regime is not None else DEFAULT_RATE_DAYS
+        self.rules = rules_of(regime) if regime is not None else None
+        self.tariff = tariff_in_force(self.code, on) if regime is not None else []
+        self._quotes: dict[str, Quote | None] = {}
+
+    @property
+    def aggregation_since(self) -> datetime.date | None:
+        """The first day the regime's aggregation rules look back to (a day, a half-year, a
+        year), or None when it has none: how far back a consignee's parcels matter."""
+        if self.rules is None or not self.rules.aggregation:
+            return None
+        return min(assessment.period_start(self.on, rule.period) for rule in self.rules.aggregation)
+
+    def needed(self, currency: str) -> set[str]:
+        """The currencies a parcel in ``currency`` needs rates for."""
+        assert self.rules is not None
+        return {currency, self.rules.threshold_currency} - {self.rules.local_currency}
+
+    def quote(self, currency: str) -> Quote | None:
+        assert self.rules is not None
+        if currency not in self._quotes:
+            self._quotes[currency] = quote_in_force(
+                currency, self.rules.local_currency, self.on, days=self.days
+            )
+        return self._quotes[currency]
+
+    def can_assess(self, currency: str) -> bool:
+        """Whether a parcel in ``currency`` would be assessed (not held) on this day."""
+        return self.rules is not None and all(self.quote(c) for c in self.needed(currency))
+
+    def assess(
+        self, parcel: assessment.ParcelInput, earlier: Sequence[assessment.EarlierParcel] = ()
+    ) -> assessment.AssessmentResult:
+        if self.rules is None:
+            reason = _("No low-value regime for %(code)s is in force on %(date)s.") % {
+                "code": self.code,
+                "date": parcel.date.isoformat(),
+            }
+            return assessment.held(
+                regime=self.code, parcel=parcel, currency="", reason=reason, code="regime_missing"
+            )
+        quotes = {c: q for c in sorted(self.needed(parcel.currency)) if (q := self.quote(c))}
+        result = assessment.assess(
+            parcel,
+            self.rules,
+            tariff=self.tariff,
+            rates={c: q.rate for c, q in quotes.items()},
+            earlier=earlier,
+        )
+        demo = [
+            assessment.Reason(
+                "demo_exchange_rate",
+                _(
+                    "Demo rate for %(currency)s, carried forward from the %(source)s rate of "
+                    "%(date)s: no newer rate has been published. A portal in production would "
+                    "hold this parcel until one is."
+                )
+                % {
+                    "currency": code,
+                    "source": source_name(quote.source),
+                    "date": quote.carried_from.isoformat(),
+                },
+            )
+            for code, quote in quotes.items()
+            if quote.carried_from is not None
+        ]
+        if demo and not result.held:
+            result = dataclasses.replace(result, reasons=(*result.reasons, *demo))
+        return result
 
 
 def assess_parcel(
@@ -676,30 +961,6 @@ def assess_parcel(
 ) -> assessment.AssessmentResult:
     """Assess ``parcel`` under the regime, tariff and exchange rates in force on its date.
 
-    ``regime_code`` is an ISO 3166 alpha-2 code; by default the portal's own economy. Never
-    raises for missing configuration: the result is ``held`` with a plain reason instead.
+    ``regime_code`` is an ISO 3166 alpha-2 code; by default the portal's own economy.
     """
-    code = (regime_code or settings.PORTAL_ECONOMY).upper()
-    regime = regime_in_force(code, parcel.date)
-    if regime is None:
-        reason = _("No low-value regime for %(code)s is in force on %(date)s.") % {
-            "code": code,
-            "date": parcel.date.isoformat(),
-        }
-        return assessment.held(
-            regime=code, parcel=parcel, currency="", reason=reason, code="regime_missing"
-        )
-    rules = rules_of(regime)
-    needed = {parcel.currency, rules.threshold_currency} - {rules.local_currency}
-    rates = {}
-    for currency in sorted(needed):
-        rate = rate_in_force(currency, rules.local_currency, parcel.date)
-        if rate is not None:
-            rates[currency] = rate
-    return assessment.assess(
-        parcel,
-        rules,
-        tariff=tariff_in_force(code, parcel.date),
-        rates=rates,
-        earlier=earlier,
-    )
+    return ParcelAssessor(parcel.date, regime_code).assess(parcel, earlier)

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -16,7 +17,7 @@ from django_otp import login as otp_login
 from django_otp import match_token
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from clearance import health, services
+from clearance import health, regimes, services
 from clearance.access import staff_required
 from clearance.forms import OneTimeCodeForm, RegistrationForm
 from clearance.models import Notification, User
@@ -99,7 +100,14 @@ def notifications_mark_read(request: HttpRequest) -> HttpResponse:
 @staff_required()
 def staff_home(request: HttpRequest) -> HttpResponse:
     user = _user(request)
-    return render(request, "clearance/staff_home.html", {"roles": sorted(user.role_names)})
+    return render(
+        request,
+        "clearance/staff_home.html",
+        {
+            "roles": sorted(user.role_names),
+            "rates": regimes.newest_rates(timezone.localdate()),
+        },
+    )
 
 
 def _safe_next(request: HttpRequest, default: str) -> str:

@@ -1,19 +1,21 @@
-"""Load exchange rates: the ECB reference-rate CSV or a plain date,currency,rate CSV."""
+"""Load exchange rates: the ECB reference-rate file or a plain date,currency,rate CSV."""
 
+import io
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from clearance import regimes
+from clearance import ratefeed, regimes
 from clearance.services import ServiceError
 
 
 class Command(BaseCommand):
     help = (
-        "Load exchange rates from FILE: the ECB euro reference-rate CSV (Date,USD,JPY,...) or "
-        "a CSV with the columns date,currency,rate (units of currency per one --base). "
-        "Rates already stored for a date are replaced, so running it twice is harmless."
+        "Load exchange rates from FILE: the ECB euro reference-rate file (eurofxref.zip, "
+        "eurofxref-hist.zip, or the CSV inside) or a CSV with the columns date,currency,rate "
+        "(units of currency per one --base). Rates already stored for a date are replaced, so "
+        "running it twice is harmless. Declarations held for a missing rate are assessed again."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -26,7 +28,10 @@ class Command(BaseCommand):
         if not file.is_file():
             raise CommandError(f"No such file: {file}")
         try:
-            count = regimes.import_exchange_rates(file, base=base.upper())
+            text = ratefeed.unpack(file.read_bytes())
+            count, newest = regimes.rates_import(
+                io.StringIO(text, newline=""), source=file.name, base=base.upper()
+            )
         except ServiceError as error:
             raise CommandError(error.message) from error
-        self.stdout.write(f"Loaded {count} exchange rates from {file.name}.")
+        self.stdout.write(f"Loaded {count} exchange rates from {file.name}, newest {newest}.")
