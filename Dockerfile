@@ -40,7 +40,7 @@ RUN apt-get update \
 WORKDIR /app
 COPY . .
 COPY --from=frontend /src/node_modules ./node_modules
-# Settings need these to import; nothing connects at build time. The key is a build-only
+# Settings need these to import; nothing connects or pays at build time. The key is a build-only
 # placeholder that never reaches a running container (RUN-scoped, not ENV): those get theirs
 # from the environment. compilemessages refuses to run when no locale directory exists at all,
 # so LOCALE_PATHS (locale/) is created if the tree has no catalogues yet.
@@ -48,6 +48,7 @@ RUN export DATABASE_URL=postgres://build@localhost/build \
            REDIS_URL=redis://localhost:6379/0 \
            SECRET_KEY=build-only-placeholder-not-a-secret-0123456789abcdefghij \
            DEBUG=false \
+           PAYMENT_SANDBOX_NOT_FOR_PRODUCTION=true \
  && mkdir -p locale \
  && python manage.py compilemessages --ignore=node_modules \
  && python manage.py collectstatic --noinput

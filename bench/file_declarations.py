@@ -37,6 +37,8 @@ os.environ.update(
     SECURE_SSL_REDIRECT="false",
     STATIC_FROM_FINDERS="true",
     LOG_LEVEL="WARNING",
+    # Nothing is paid here; production settings refuse the sandbox unless told so.
+    PAYMENT_SANDBOX_NOT_FOR_PRODUCTION="true",
 )
 
 import django  # noqa: E402
@@ -109,7 +111,7 @@ def declaration(run: str, n: int) -> dict[str, object]:
 
 def prepare() -> tuple[Organisation, str]:
     call_command("migrate", verbosity=0)
-    regimes.load_demo()
+    regimes.load_reference_data()
     # The shipped ECB rates end on a past day: repeat the last day's rates for today, so
     # every parcel is assessed in full rather than held for want of a rate.
     last = ExchangeRate.objects.latest("date").date

@@ -40,6 +40,8 @@ os.environ.update(
     SECRET_KEY=os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),
     ALLOWED_HOSTS="127.0.0.1,localhost",
     LOG_LEVEL="WARNING",
+    # Nothing is paid here; production settings refuse the sandbox unless told so.
+    PAYMENT_SANDBOX_NOT_FOR_PRODUCTION="true",
     CELERY_QUEUE=f"bench-{uuid.uuid4().hex[:8]}",
 )
 
@@ -94,7 +96,7 @@ def item(prefix: str, n: int) -> dict[str, object]:
 def rates_for_today() -> None:
     """The demo regime, with exchange rates for today: workers assess on the real clock."""
     today = timezone.localdate()
-    regimes.load_demo()
+    regimes.load_reference_data()
     for currency, rate in (("USD", "1.08"), ("KRW", "1450")):
         ExchangeRate.objects.update_or_create(
             date=today, base="EUR", currency=currency, defaults={"rate": Decimal(rate)}
@@ -153,7 +155,7 @@ def main() -> None:
     for i in range(0, len(ids), services.SCORING_CHUNK):
         scored += risk.score_declarations(ids[i : i + services.SCORING_CHUNK])
     batch_rate = scored / (time.perf_counter() - start)
-    redis_client().delete(QUEUE)
+    redis_client().delete(QUEUE, f"{QUEUE}-documents")  # part 1's notices: not rendered here
 
     # 2, 3 and 4: a real worker, started as make demo starts it.
     worker = subprocess.Popen(
@@ -165,7 +167,7 @@ def main() -> None:
             "clearance",
             "worker",
             "-Q",
-            QUEUE,
+            f"{QUEUE},{QUEUE}-documents",  # as a deployed worker reads them: PDFs last
             "-l",
             "warning",
             "-c",

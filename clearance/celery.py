@@ -47,6 +47,29 @@ app.conf.beat_schedule = {
         "task": "publications.send_daily_digests",
         "schedule": crontab(hour=7, minute=0),
     },
+    # The ECB publishes around 16:00 CET; an administration's own rates at its own hour. An
+    # unchanged file costs one short conditional request.
+    "fetch-exchange-rates": {
+        "task": "clearance.fetch_exchange_rates",
+        "schedule": crontab(minute=15),
+    },
+    # Does nothing with DEBUG off; in a demo, the new day gets its demo rates within the hour.
+    "carry-demo-rates": {
+        "task": "clearance.carry_demo_rates",
+        "schedule": crontab(minute=5),
+    },
+    # Published texts state figures from settings and the regime in force: re-render the
+    # texts whose figures changed (a regime saved, a setting changed at deploy).
+    "refresh-publication-figures": {
+        "task": "publications.refresh_figures",
+        "schedule": crontab(minute="*/15"),
+    },
+    # Held declarations are assessed again as soon as rates or a regime arrive (the import
+    # queues this); the sweep catches a lost message.
+    "reassess-held-declarations": {
+        "task": "declarations.reassess_held",
+        "schedule": 600.0,
+    },
 }
 
 

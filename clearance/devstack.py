@@ -45,6 +45,35 @@ def _text_part(message: Message) -> str:
     return ""
 
 
+# What a command typed in another terminal needs to reach this demo's servers (manage.py reads
+# the file while it exists; the demo removes it when it stops).
+DEMO_ENV_NAMES = (
+    "DEBUG",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "EMAIL_HOST",
+    "EMAIL_PORT",
+    "SITE_URL",
+    "PORTAL_ECONOMY",
+    "TIME_ZONE",
+    "EXCHANGE_RATE_FEED_URL",
+    "EXCHANGE_RATE_FEED_BASE",
+    "CELERY_QUEUE",
+)
+
+
+def write_demo_env(data_dir: Path, env: dict[str, str]) -> Path:
+    path = data_dir / "demo.env"
+    lines = [f"{name}={env[name]}" for name in DEMO_ENV_NAMES if env.get(name)]
+    path.write_text(
+        "# Written by `make demo` while it runs; removed when it stops.\n"
+        + "\n".join(lines)
+        + "\n",
+        encoding="utf-8",
+    )
+    return path
+
+
 def _free_port() -> int:
     import socket
 
@@ -81,6 +110,7 @@ def main() -> int:
     manage = str(BASE_DIR / "manage.py")
     subprocess.run([python, manage, "migrate", "--noinput"], env=env, check=True)
     subprocess.run([python, manage, "seed_demo"], env=env, check=True)
+    demo_env = write_demo_env(data_dir, env)
 
     bin_dir = Path(python).parent
     commands = {
@@ -109,7 +139,11 @@ def main() -> int:
     processes = {
         name: subprocess.Popen(command, env=env, cwd=BASE_DIR) for name, command in commands.items()
     }
-    print(f"\nThe portal is at http://127.0.0.1:{port}/  (Ctrl-C stops everything)\n")
+    print(f"\nThe portal is at http://127.0.0.1:{port}/  (Ctrl-C stops everything)")
+    print(
+        "Administration commands work in another terminal while this runs, for example:\n"
+        "  .venv/bin/python manage.py create_api_key --org 'Demo Marketplace'\n"
+    )
     try:
         while all(p.poll() is None for p in processes.values()):
             time.sleep(0.5)
@@ -130,6 +164,7 @@ def main() -> int:
                 p.kill()
         if smtp is not None:
             smtp.stop()
+        demo_env.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

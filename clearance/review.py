@@ -7,20 +7,18 @@ release notice PDF) are queued after commit.
 """
 
 import datetime
-import secrets
-from collections.abc import Iterable, Mapping, Sequence
-from functools import partial
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from clearance import release
 from clearance.models import (
     Decision,
     InfoRequest,
     Organisation,
-    ReleaseNotice,
     ReviewCase,
     RiskRule,
     RiskSettings,
@@ -40,41 +38,6 @@ from declarations.services import (
 )
 
 A = Decision.Action
-
-# --- Release notices ------------------------------------------------------------------------
-
-_CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O or 1/I to misread
-
-
-def new_code() -> str:
-    """A verification code like ``K7QW-3MZP-9XRT``: 60 random bits, easy to read aloud."""
-    raw = "".join(secrets.choice(_CODE_ALPHABET) for _i in range(12))
-    return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}"
-
-
-def normalise_code(text: str) -> str:
-    raw = "".join(c for c in text.upper() if c.isalnum())
-    return f"{raw[:4]}-{raw[4:8]}-{raw[8:]}" if len(raw) == 12 else ""
-
-
-def issue_release_notices(declaration_ids: Iterable[int]) -> list[ReleaseNotice]:
-    """A release notice with a code of its own for each released declaration that has none.
-    The PDF is rendered later, by a worker."""
-    ids = list(declaration_ids)
-    have = set(
-        ReleaseNotice.objects.filter(declaration_id__in=ids).values_list(
-            "declaration_id", flat=True
-        )
-    )
-    notices = [ReleaseNotice(declaration_id=pk, code=new_code()) for pk in ids if pk not in have]
-    return ReleaseNotice.objects.bulk_create(notices, ignore_conflicts=True)
-
-
-def _queue_render(declaration_id: int) -> None:
-    from clearance import tasks
-
-    transaction.on_commit(partial(tasks.render_release_notice.delay, declaration_id))
-
 
 # --- Cases ----------------------------------------------------------------------------------
 
@@ -220,36 +183,33 @@ def info_answer(
 
 def decision_release(*, declaration: Declaration, by: User, reason: str = "") -> Decision:
     """Clear the goods. With duty or tax still due they wait for payment (the payment releases
-    them); with nothing due they are released now and their notice is issued."""
+    them); with nothing due they are released now (``clearance.release``). A declaration that
+    is not assessed, or that its filer amended since the case opened, is refused in words."""
     with transaction.atomic():
         locked = lock(declaration.pk)
         case = _holder_check(locked, by)
         version = locked.latest_version
-        due = version is not None and not version.held and version.total_due > 0
-        to = Status.AWAITING_PAYMENT if due else Status.RELEASED
-        declaration_transition(declaration=locked, to=to, actor=Actor(user=by))
-        if due:
-            # Payments (another app, queued by name) release at once on a deferred account.
-            enqueue_on_commit("refunds.release_deferred", [locked.pk])
         decision = _decide(locked, A.RELEASE, reason.strip(), by)
         _close(case, by)
-        organisation = Organisation.objects.get(pk=locked.organisation_id)
-        context = {"reference": locked.system_reference, "your_reference": locked.reference}
-        if due:
+        if version is not None and not version.held and version.total_due > 0:
+            declaration_transition(
+                declaration=locked, to=Status.AWAITING_PAYMENT, actor=Actor(user=by)
+            )
+            # Payments (another app, queued by name) release at once on a deferred account.
+            enqueue_on_commit("refunds.release_settled", [locked.pk])
             notify(
                 event="declaration_decided",
-                organisation=organisation,
-                context={**context, "status": str(Status(to).label)},
+                organisation=Organisation.objects.get(pk=locked.organisation_id),
+                context={
+                    "reference": locked.system_reference,
+                    "your_reference": locked.reference,
+                    "status": str(Status.AWAITING_PAYMENT.label),
+                },
                 url=_filer_url(locked),
             )
         else:
-            issue_release_notices([locked.pk])
-            _queue_render(locked.pk)
-            notify(
-                event="declaration_released",
-                organisation=organisation,
-                context=context,
-                url=_filer_url(locked),
+            release.declaration_release(
+                declaration_id=locked.pk, expected=Status.UNDER_REVIEW, actor=Actor(user=by)
             )
     return decision
 
@@ -385,8 +345,8 @@ def release_notice_request(*, declaration: Declaration) -> None:
     if declaration.status != Status.RELEASED:
         raise ServiceError(_("Only a released declaration has a release notice."))
     with transaction.atomic():
-        issue_release_notices([declaration.pk])
-        _queue_render(declaration.pk)
+        release.issue_release_notices([declaration.pk])
+        release.queue_render([declaration.pk])
 
 
 # --- Rules and thresholds (supervisors) -----------------------------------------------------

@@ -19,14 +19,14 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from clearance import review, risk, risk_history
+from clearance import release, review, risk, risk_history
 from clearance.access import staff_required
 from clearance.models import (
     Decision,
@@ -43,9 +43,9 @@ from clearance.models import (
     User,
 )
 from clearance.services import ServiceError
-from declarations import access
+from declarations import access, tasks
 from declarations.api import ApiView
-from declarations.models import Declaration, Document, Status
+from declarations.models import Declaration, DeclarationVersion, Document, Status
 from declarations.services import Actor
 
 OFFICERS = (Role.OFFICER, Role.SUPERVISOR)
@@ -114,6 +114,42 @@ def queue(request: HttpRequest) -> HttpResponse:
         request,
         "clearance/review/queue.html",
         {"filters": filters, "page": page, "query": query.urlencode(), "now": timezone.now()},
+    )
+
+
+@staff_required(*OFFICERS)
+def held(request: HttpRequest) -> HttpResponse:
+    """Declarations held because no regime or exchange rate was in force on their date: each
+    with its reason in words, oldest first. They are assessed again by themselves when what
+    they wait for arrives; an officer may ask for that at once (after importing rates, say)."""
+    if request.method == "POST":
+        moved = tasks.reassess_held()
+        messages.success(
+            request,
+            ngettext(
+                "%(n)d held declaration was assessed and sent to risk scoring.",
+                "%(n)d held declarations were assessed and sent to risk scoring.",
+                moved,
+            )
+            % {"n": moved},
+        )
+        return redirect("review_held")
+    waiting = (
+        Declaration.objects.filter(status=Status.HELD)
+        .select_related("organisation")
+        .order_by("submitted_at", "pk")
+    )
+    page = Paginator(waiting, 50).get_page(request.GET.get("page"))
+    reasons = dict(
+        DeclarationVersion.objects.filter(
+            declaration__in=list(page.object_list), number=F("declaration__version")
+        ).values_list("declaration_id", "assessment__hold_reason")
+    )
+    rows = [(declaration, reasons.get(declaration.pk, "")) for declaration in page]
+    return render(
+        request,
+        "clearance/review/held.html",
+        {"page": page, "rows": rows, "now": timezone.now()},
     )
 
 
@@ -446,7 +482,7 @@ def release_notice(request: HttpRequest, pk: int) -> HttpResponseBase:
 
 def verify(request: HttpRequest, code: str) -> HttpResponse:
     """Public: is this a genuine release notice? Only the minimum is shown."""
-    normal = review.normalise_code(code)
+    normal = release.normalise_code(code)
     notice = (
         ReleaseNotice.objects.select_related("declaration")
         .filter(code=normal, declaration__status=Status.RELEASED)

@@ -21,7 +21,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.contrib.postgres.aggregates import ArrayAgg
@@ -31,7 +31,7 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
-from clearance import bulk, regimes
+from clearance import bulk, regimes, release
 from clearance.models import (
     Organisation,
     Queue,
@@ -45,7 +45,6 @@ from clearance.models import (
 )
 from clearance.queue import enqueue_on_commit
 from clearance.reference import hs_description
-from clearance.services import notify
 from declarations.models import Declaration, Status
 from declarations.services import Actor, Move, declarations_move, lock_many
 
@@ -449,13 +448,15 @@ def thresholds() -> Thresholds:
     )
 
 
-def references_for(hs6: Iterable[str], local: str, on: datetime.date) -> dict[str, Reference]:
+def references_for(
+    hs6: Iterable[str], local: str, on: datetime.date, *, days: int = regimes.DEFAULT_RATE_DAYS
+) -> dict[str, Reference]:
     """Reference prices converted to local currency at the rate in force (unknown rate: none)."""
     found: dict[str, Reference] = {}
     rates: dict[str, Decimal | None] = {local: Decimal(1)}
     for ref in ReferencePrice.objects.filter(hs6__in=set(hs6)):
         if ref.currency not in rates:
-            rates[ref.currency] = regimes.rate_in_force(ref.currency, local, on)
+            rates[ref.currency] = regimes.rate_in_force(ref.currency, local, on, days=days)
         rate = rates[ref.currency]
         if rate is None:
             continue
@@ -525,6 +526,7 @@ VERSION_VALUES = (
     "status",
     "version",
     "system_reference",
+    "reference",
     "organisation_id",
     "organisation__name",
     "submitted_at",
@@ -736,8 +738,20 @@ def score_declarations(ids: Sequence[int], *, and_waiting: int = 0) -> int:
         )
         if not rows:
             return 0
-        local, threshold = regime_limits(today)
-        references = references_for(hs6_of(rows), local, today)
+        held = [row for row in rows if row["versions__held"]]
+        if held:
+            # Never scored: value-based rules on a parcel without a value would only mislead.
+            # Submissions hold these themselves; this is the guard for anything else.
+            declarations_move(
+                moves=[Move(r["pk"], r["status"], r["version"], Status.HELD) for r in held],
+                actor=Actor(),
+                at=now,
+            )
+            rows = [row for row in rows if not row["versions__held"]]
+        if not rows:
+            return 0
+        local, threshold, days = regime_limits(today)
+        references = references_for(hs6_of(rows), local, today, days=days)
         scores = {
             facts.declaration_id: evaluate(facts, rules, limits, references)
             for facts in facts_of(rows, rules, now, threshold)
@@ -749,16 +763,42 @@ def score_declarations(ids: Sequence[int], *, and_waiting: int = 0) -> int:
             )
             for row in rows
         ]
-        declarations_move(moves=moves, actor=Actor(), at=now)
+        declarations_move(
+            moves=[m for m in moves if m.to != Status.RELEASED], actor=Actor(), at=now
+        )
+        release.release_locked(
+            [
+                _releasable(row, m.lane)
+                for row, m in zip(rows, moves, strict=True)
+                if m.to == Status.RELEASED
+            ],
+            expected=(Status.SUBMITTED,),
+            actor=Actor(),
+            at=now,
+        )
         to_pay = [m.declaration_id for m in moves if m.to == Status.AWAITING_PAYMENT]
         if to_pay:
-            # Payments (another app, queued by name) release at once those on a deferred account.
-            enqueue_on_commit("refunds.release_deferred", to_pay)
+            # Payments (another app, queued by name) release at once those on a deferred account
+            # or already paid.
+            enqueue_on_commit("refunds.release_settled", to_pay)
         review = [row for row, m in zip(rows, moves, strict=True) if m.to == Status.UNDER_REVIEW]
         if review:
             open_cases(review, scores)
-        _tell_released([row for row, m in zip(rows, moves, strict=True) if m.to == Status.RELEASED])
     return len(rows)
+
+
+def _releasable(row: Mapping[str, Any], lane: str | None) -> release.Releasable:
+    return release.Releasable(
+        declaration_id=row["pk"],
+        status=row["status"],
+        version=row["version"],
+        held=row["versions__held"],
+        scored=True,  # its score was stored just now, in this transaction
+        organisation_id=row["organisation_id"],
+        system_reference=row["system_reference"],
+        reference=row["reference"],
+        lane=lane,
+    )
 
 
 def _score_row(
@@ -780,42 +820,34 @@ def _score_row(
 
 
 def _next(row: Mapping[str, Any], scores: Mapping[int, Score]) -> str:
-    """Where a scored declaration goes: review unless green; a green one held (no regime or
-    rate) to review too; otherwise to payment when something is due, else released."""
-    if scores[row["pk"]].lane != RiskLane.GREEN or row["versions__held"]:
+    """Where a scored declaration goes: review unless green; otherwise to payment when
+    something is due, else released."""
+    if scores[row["pk"]].lane != RiskLane.GREEN:
         return Status.UNDER_REVIEW
     if row["versions__total_due"] > ZERO:
         return Status.AWAITING_PAYMENT
     return Status.RELEASED
 
 
-def _tell_released(rows: Sequence[Mapping[str, Any]]) -> None:
-    """One in-app notice per organisation for the declarations released at once (a platform's
-    batch would otherwise fill its members' mailboxes)."""
-    by_organisation: dict[int, list[str]] = {}
-    for row in rows:
-        by_organisation.setdefault(row["organisation_id"], []).append(row["system_reference"])
-    for organisation in Organisation.objects.filter(pk__in=by_organisation):
-        released = by_organisation[organisation.pk]
-        notify(
-            event="declarations_released",
-            organisation=organisation,
-            context={"count": len(released), "references": released[:5]},
-            url="/declarations/?status=released",
-            email=False,
-        )
+class Limits(NamedTuple):
+    local: str  # the local currency ("" without a regime)
+    threshold: Decimal | None  # the duty-free limit in it
+    days: int  # how long an exchange rate stays in force
 
 
-def regime_limits(on: datetime.date) -> tuple[str, Decimal | None]:
+def regime_limits(on: datetime.date) -> Limits:
     """The local currency, and the duty-free limit in it, of the regime in force."""
     regime = regimes.regime_in_force(settings.PORTAL_ECONOMY, on)
     if regime is None:
-        return "", None
+        return Limits("", None, regimes.DEFAULT_RATE_DAYS)
     rules = regimes.rules_of(regime)
+    days = regime.exchange_rate_days
     if rules.duty_free_up_to is None:
-        return rules.local_currency, None
-    rate = regimes.rate_in_force(rules.threshold_currency, rules.local_currency, on)
-    return rules.local_currency, None if rate is None else rules.duty_free_up_to * rate
+        return Limits(rules.local_currency, None, days)
+    rate = regimes.rate_in_force(rules.threshold_currency, rules.local_currency, on, days=days)
+    return Limits(
+        rules.local_currency, None if rate is None else rules.duty_free_up_to * rate, days
+    )
 
 
 def unscored(older_than: datetime.timedelta, limit: int = 5000) -> list[int]:

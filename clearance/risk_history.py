@@ -53,7 +53,7 @@ def reference_prices_refresh(*, days: int = 365, min_samples: int = 30) -> int:
     """Median customs value per kg and per unit of each HS subheading over the released
     declarations of the last ``days`` days, where there are at least ``min_samples`` lines.
     A subheading with enough history replaces its shipped starting price."""
-    local, _threshold = regime_limits(timezone.localdate())
+    local = regime_limits(timezone.localdate()).local
     since = timezone.now() - datetime.timedelta(days=days)
     with connection.cursor() as cursor:
         cursor.execute(_MEDIANS, [since, local, min_samples])
@@ -124,8 +124,8 @@ def what_if(
             .order_by("-submitted_at")
         )[:cap]
     )
-    local, threshold = regime_limits(today)
-    references = references_for(hs6_of(rows), local, today)
+    local, threshold, days = regime_limits(today)
+    references = references_for(hs6_of(rows), local, today, days=days)
     wanted = [*current, *rules]
     before = dict.fromkeys(RiskLane.values, 0)
     after = dict.fromkeys(RiskLane.values, 0)

@@ -10,6 +10,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP  # type: ignore[import-untyped,unused-ignore]
 from django.utils.translation import gettext_lazy as _
+from kombu import Queue
 
 from clearance import embedded
 from clearance.env import (
@@ -140,6 +141,14 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "clearance")
+# PDFs are rendered from a queue of their own, which a worker reads only when the clearance
+# queue is empty (Redis is asked for the queues in this order), so rendering a batch's release
+# notices never holds up scoring. A plain `celery worker` reads both.
+CELERY_TASK_QUEUES = [
+    Queue(CELERY_TASK_DEFAULT_QUEUE),
+    Queue(f"{CELERY_TASK_DEFAULT_QUEUE}-documents"),
+]
+CELERY_BROKER_TRANSPORT_OPTIONS = {"queue_order_strategy": "priority"}
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 # How often a worker writes its heartbeat, which /healthz reads.
 WORKER_HEARTBEAT_SECONDS = env_int("WORKER_HEARTBEAT_SECONDS", 15, minimum=1)
@@ -189,6 +198,8 @@ LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("ko", _("Korean"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env_str("TIME_ZONE", "Asia/Seoul")
+# Beat's crontab hours are the administration's local time (statements on the 1st, digests).
+CELERY_TIMEZONE = TIME_ZONE
 USE_I18N = True
 USE_TZ = True
 
@@ -237,6 +248,13 @@ PORTAL_NAME = env_str("PORTAL_NAME", "Customs Clearance Portal")
 PORTAL_ADMINISTRATION = env_str("PORTAL_ADMINISTRATION", "Customs Administration")
 # The economy whose low-value regime the portal applies (ISO 3166 alpha-2).
 PORTAL_ECONOMY = env_str("PORTAL_ECONOMY", "KR").upper()
+# Exchange rates arrive by a feed that beat fetches (clearance.ratefeed): the ECB's reference
+# rates by default, or an administration's own date,currency,rate file (units of currency per
+# one EXCHANGE_RATE_FEED_BASE, unless the file has a base column).
+EXCHANGE_RATE_FEED_URL = env_str(
+    "EXCHANGE_RATE_FEED_URL", "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-hist.zip"
+)
+EXCHANGE_RATE_FEED_BASE = env_str("EXCHANGE_RATE_FEED_BASE", "EUR").upper()
 # Requests per client to the public estimate API, as DRF writes rates ("60/min").
 ESTIMATE_API_RATE = env_str("ESTIMATE_API_RATE", "60/min")
 PORTAL_LOGO_URL = env_str("PORTAL_LOGO_URL")
@@ -248,11 +266,29 @@ if not PORTAL_PRIMARY_COLOUR.startswith("#") or len(PORTAL_PRIMARY_COLOUR) not i
 # deployment, so its webhook secret defaults to a key derived from SECRET_KEY (never a constant,
 # see refunds.providers); set PAYMENT_SANDBOX_SECRET to sign from a separately hosted sandbox.
 PAYMENT_PROVIDER = env_str("PAYMENT_PROVIDER", "sandbox")
-if PAYMENT_PROVIDER != "sandbox":
+if PAYMENT_PROVIDER not in ("sandbox", "stripe"):
     raise ImproperlyConfigured(
-        f"PAYMENT_PROVIDER must be one of: sandbox, got {PAYMENT_PROVIDER!r}"
+        f"PAYMENT_PROVIDER must be one of: sandbox, stripe, got {PAYMENT_PROVIDER!r}"
     )
 PAYMENT_SANDBOX_SECRET = env_str("PAYMENT_SANDBOX_SECRET")
+# The sandbox moves no money. With DEBUG off it is refused, unless a local full stack (docker
+# compose on a developer's machine) opts in with this setting, whose name says what it is.
+PAYMENT_SANDBOX_NOT_FOR_PRODUCTION = env_bool("PAYMENT_SANDBOX_NOT_FOR_PRODUCTION", default=False)
+if PAYMENT_PROVIDER == "sandbox" and not DEBUG and not PAYMENT_SANDBOX_NOT_FOR_PRODUCTION:
+    raise ImproperlyConfigured(
+        "PAYMENT_PROVIDER is sandbox, which moves no money, and DEBUG is off: set "
+        "PAYMENT_PROVIDER=stripe with STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET, or, on a "
+        "local full stack that no real user reaches, PAYMENT_SANDBOX_NOT_FOR_PRODUCTION=true"
+    )
+# Stripe Checkout (refunds.stripe_checkout): the secret API key, the webhook endpoint's signing
+# secret, and the API's address (a test server, or a proxy, may stand in for api.stripe.com).
+STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")
+STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
+STRIPE_API_BASE = env_str("STRIPE_API_BASE", "https://api.stripe.com").rstrip("/")
+if PAYMENT_PROVIDER == "stripe" and not (STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET):
+    raise ImproperlyConfigured(
+        "PAYMENT_PROVIDER is stripe: set STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET"
+    )
 # Refund limits in whole units of the local currency; reasons approved without an officer.
 REFUND_AUTO_APPROVE_LIMIT = env_int("REFUND_AUTO_APPROVE_LIMIT", 50000, minimum=0)
 REFUND_AUTO_APPROVE_REASONS = env_list("REFUND_AUTO_APPROVE_REASONS", ["returned"])
@@ -261,8 +297,10 @@ REFUND_RETURN_PERIOD_DAYS = env_int("REFUND_RETURN_PERIOD_DAYS", 183, minimum=1)
 STATEMENT_PAYMENT_DAYS = env_int("STATEMENT_PAYMENT_DAYS", 15, minimum=1)
 DEFERRAL_SUSPEND_AFTER_DAYS = env_int("DEFERRAL_SUSPEND_AFTER_DAYS", 10, minimum=0)
 
-# Publications: consultations and public comments.
+# Publications: consultations and public comments. A consultation stays open at least
+# CONSULTATION_MIN_OPEN_DAYS; its final text applies CONSULTATION_MIN_LEAD_DAYS after it closes.
 CONSULTATION_MIN_LEAD_DAYS = env_int("CONSULTATION_MIN_LEAD_DAYS", 30, minimum=0)
+CONSULTATION_MIN_OPEN_DAYS = env_int("CONSULTATION_MIN_OPEN_DAYS", 30, minimum=1)
 COMMENT_RATE_PER_HOUR = env_int("COMMENT_RATE_PER_HOUR", 50, minimum=1)
 COMMENT_ATTACHMENT_MAX_BYTES = env_int("COMMENT_ATTACHMENT_MAX_BYTES", 5 * 1024 * 1024, minimum=1)
 # Pre-moderation (the default) keeps a comment hidden until an editor approves it.

@@ -14,7 +14,9 @@ from django.utils import timezone, translation
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from clearance import ratefeed, regimes, release, release_notices
 from clearance.models import Notification, User
+from clearance.services import ServiceError
 from clearance.tokens import verification_token
 
 log = logging.getLogger(__name__)
@@ -140,25 +142,51 @@ def score_declarations(ids: list[int]) -> int:
     return risk.score_declarations(ids, and_waiting=SCORING_CHUNK - len(ids))
 
 
-@shared_task(name="clearance.render_release_notice", time_limit=120)
-def render_release_notice(declaration_id: int) -> None:
-    from clearance import release_notices
-
-    release_notices.render(declaration_id)
+@shared_task(name="clearance.render_release_notices", time_limit=600, soft_time_limit=580)
+def render_release_notices(declaration_ids: list[int]) -> None:
+    """Render the PDFs of these release notices (each once). On the documents queue, which
+    workers read after the clearance queue, so rendering never holds up scoring."""
+    for pk in declaration_ids:
+        release_notices.render(pk)
 
 
 @shared_task(name="clearance.sweep_clearance", time_limit=120)
 def sweep_clearance() -> int:
     """Work a lost message or a dead worker left behind: declarations submitted minutes ago and
     still unscored are queued again; release notices asked for are rendered."""
-    from clearance import release_notices, risk
+    from clearance import risk
     from declarations.services import queue_scoring
 
     ids = risk.unscored(UNSCORED_AFTER)
     queue_scoring(ids)
-    for pk in release_notices.missing():
-        render_release_notice.delay(pk)
+    release.queue_render(release_notices.missing())
     return len(ids)
+
+
+@shared_task(
+    name="clearance.fetch_exchange_rates",
+    autoretry_for=(OSError,),
+    retry_backoff=60,
+    retry_backoff_max=3600,
+    max_retries=6,
+    time_limit=300,
+)
+def fetch_exchange_rates(url: str | None = None) -> int:
+    """Beat runs this every hour: fetch ``EXCHANGE_RATE_FEED_URL`` and store its rates
+    (``clearance.ratefeed``). A network failure is retried with growing waits; a file that
+    cannot be read is logged and left for the next hour. Returns the rates stored."""
+    try:
+        return ratefeed.feed_import(url).stored
+    except ServiceError as error:
+        log.error("exchange-rate feed %s refused: %s", url or "", error.message)
+        return 0
+
+
+@shared_task(name="clearance.carry_demo_rates", time_limit=300)
+def carry_demo_rates() -> int:
+    """With DEBUG on only (a demo): repeat the newest published rates up to today as demo
+    rates, so the demo assesses today's parcels on a closed network."""
+    return regimes.demo_rates_carry_forward(timezone.localdate())
 
 
 @shared_task(name="clearance.refresh_reference_prices", time_limit=600)

@@ -66,6 +66,7 @@ urlpatterns = [
     path("staff/risk/rules/<int:pk>/", review_views.rule_edit, name="risk_rule"),
     path("staff/risk/lanes/", review_views.risk_settings, name="risk_settings"),
     path("staff/review/", review_views.queue, name="review_queue"),
+    path("staff/review/held/", review_views.held, name="review_held"),
     path("staff/review/<int:pk>/", review_views.case, name="review_case"),
     path("staff/review/<int:pk>/claim/", review_views.case_claim, name="review_claim"),
     path("staff/review/<int:pk>/unclaim/", review_views.case_unclaim, name="review_unclaim"),

@@ -23,7 +23,12 @@ JOURNEYS: list[tuple[str, list[tuple[str, str | None]]]] = [
         ],
     ),
     ("DEMO-PAYMENT", [(Status.SUBMITTED, None), (Status.AWAITING_PAYMENT, Lane.GREEN)]),
-    ("DEMO-RELEASED", [(Status.SUBMITTED, None), (Status.RELEASED, Lane.GREEN)]),
+    # Filed in New Taiwan dollars, which the ECB does not quote: no rate, so it is held.
+    ("DEMO-HELD", [(Status.HELD, None)]),
+    # Under review here; the review room's demo (clearance/demo.py) has an officer release it,
+    # since goods leave only through the release service, which this app sits below. Sent by
+    # post and worth under the limit, it owes nothing, so the officer's release clears it.
+    ("DEMO-RELEASED", [(Status.SUBMITTED, None), (Status.UNDER_REVIEW, Lane.YELLOW)]),
     (
         "DEMO-REJECTED",
         [(Status.SUBMITTED, None), (Status.UNDER_REVIEW, Lane.RED), (Status.REJECTED, None)],
@@ -73,7 +78,7 @@ def _data(reference: str, n: int) -> dict[str, Any]:
             "country": "KR",
             "id_number": f"P{n + 1:012d}",
         },
-        "currency": "USD",
+        "currency": "TWD" if reference == "DEMO-HELD" else "USD",
         "shipping_cost": "5.00",
         "insurance_cost": "0.00",
         "lines": lines,
@@ -93,6 +98,8 @@ def seed(organisation: Organisation) -> list[Declaration]:
             organisation=organisation, data=_data(reference, n), submit=bool(journey), actor=filer
         )
         for status, lane in journey[1:]:
+            if declaration.status == Status.HELD:
+                break  # nothing moves a parcel that could not be assessed
             actor = filer if status == Status.CANCELLED else customs
             declaration = services.declaration_transition(
                 declaration=declaration, to=status, actor=actor, lane=lane

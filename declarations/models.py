@@ -23,6 +23,10 @@ from clearance.services import ServiceError
 class Status(models.TextChoices):
     DRAFT = "draft", _("Draft")
     SUBMITTED = "submitted", _("Submitted")
+    # Submitted, but not assessed: no regime or exchange rate was in force on its date. It
+    # waits for what is missing and is assessed again on its own (``held_reassess``); until
+    # then it is never scored, paid or released.
+    HELD = "held", _("Held: not yet assessed")
     UNDER_REVIEW = "under_review", _("Under review")
     INFO_REQUESTED = "info_requested", _("Information requested")
     AWAITING_PAYMENT = "awaiting_payment", _("Awaiting payment")
@@ -35,12 +39,15 @@ class Status(models.TextChoices):
 S = Status
 
 # Every allowed move, and only these. An amendment before release moves a declaration back to
-# ``submitted`` (a new version is assessed and scored again), hence the "→ submitted" entries.
+# ``submitted`` (a new version is assessed and scored again), or to ``held`` when the new
+# version cannot be assessed, hence the "→ submitted, held" entries. Nothing leaves ``held``
+# but an assessment (to ``submitted``), another held version, or the filer's cancellation.
 TRANSITIONS: dict[str, frozenset[str]] = {
-    S.DRAFT: frozenset({S.SUBMITTED, S.CANCELLED}),
+    S.DRAFT: frozenset({S.SUBMITTED, S.HELD, S.CANCELLED}),
     S.SUBMITTED: frozenset(
         {
             S.SUBMITTED,
+            S.HELD,
             S.UNDER_REVIEW,
             S.INFO_REQUESTED,
             S.AWAITING_PAYMENT,
@@ -50,9 +57,11 @@ TRANSITIONS: dict[str, frozenset[str]] = {
             S.CANCELLED,
         }
     ),
+    S.HELD: frozenset({S.SUBMITTED, S.HELD, S.CANCELLED}),
     S.UNDER_REVIEW: frozenset(
         {
             S.SUBMITTED,
+            S.HELD,
             S.INFO_REQUESTED,
             S.AWAITING_PAYMENT,
             S.RELEASED,
@@ -61,9 +70,11 @@ TRANSITIONS: dict[str, frozenset[str]] = {
             S.CANCELLED,
         }
     ),
-    S.INFO_REQUESTED: frozenset({S.SUBMITTED, S.UNDER_REVIEW, S.REJECTED, S.SEIZED, S.CANCELLED}),
+    S.INFO_REQUESTED: frozenset(
+        {S.SUBMITTED, S.HELD, S.UNDER_REVIEW, S.REJECTED, S.SEIZED, S.CANCELLED}
+    ),
     S.AWAITING_PAYMENT: frozenset(
-        {S.SUBMITTED, S.UNDER_REVIEW, S.RELEASED, S.REJECTED, S.SEIZED, S.CANCELLED}
+        {S.SUBMITTED, S.HELD, S.UNDER_REVIEW, S.RELEASED, S.REJECTED, S.SEIZED, S.CANCELLED}
     ),
     S.RELEASED: frozenset(),
     # Only a supervisor's reversal of the decision moves these back, to review again.
@@ -73,7 +84,9 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 # The filer may change (amend) or cancel a declaration in these statuses: before a decision.
-OPEN_STATUSES = frozenset({S.SUBMITTED, S.UNDER_REVIEW, S.INFO_REQUESTED, S.AWAITING_PAYMENT})
+OPEN_STATUSES = frozenset(
+    {S.SUBMITTED, S.HELD, S.UNDER_REVIEW, S.INFO_REQUESTED, S.AWAITING_PAYMENT}
+)
 
 
 def check_transition(current: str, target: str) -> None:
@@ -286,6 +299,12 @@ class Declaration(models.Model):
                 fields=["id"],
                 condition=models.Q(status="submitted"),
                 name="declaration_waiting",
+            ),
+            # The few held for a missing rate or regime, assessed again when it arrives.
+            models.Index(
+                fields=["id"],
+                condition=models.Q(status="held"),
+                name="declaration_held",
             ),
             models.Index(fields=["consignee_id_number"]),
             models.Index(fields=["consignee_name"]),

@@ -9,7 +9,7 @@ every status move as a ``StatusChange``. Many declarations are written in sets (
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time
 from decimal import Decimal
 from functools import partial
 from typing import Any, NamedTuple
@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from simple_history.signals import pre_create_historical_record
 from simple_history.utils import bulk_create_with_history
 
-from clearance import assessment, bulk
+from clearance import assessment, bulk, reference, regimes
 from clearance.models import Organisation, User
 from clearance.services import ServiceError
 from declarations import validation
@@ -118,7 +118,8 @@ def apikey_authenticate(key: str) -> ApiKey | None:
 # --- Declarations: reading -----------------------------------------------------------------
 
 
-def format_money(value: Decimal | None, places: int | None) -> str | None:
+def machine_amount(value: Decimal | None, places: int | None) -> str | None:
+    """An amount as the API and CSV write it: the currency's decimals, no grouping."""
     if value is None:
         return None
     if places is None:
@@ -131,8 +132,6 @@ def _number(value: Decimal | None) -> str | None:
 
 
 def currency_places(code: str) -> int | None:
-    from clearance import reference
-
     return reference.currency_decimals(code) if reference.currency_exists(code) else None
 
 
@@ -157,8 +156,8 @@ def declaration_data(declaration: Declaration, lines: Sequence[Line]) -> dict[st
         },
         "arrival_office": d.arrival_office,
         "currency": d.currency,
-        "shipping_cost": format_money(d.shipping_cost, places),
-        "insurance_cost": format_money(d.insurance_cost, places),
+        "shipping_cost": machine_amount(d.shipping_cost, places),
+        "insurance_cost": machine_amount(d.insurance_cost, places),
         "tax_collected_at_sale": d.tax_collected_at_sale,
         "vendor_tax_id": d.vendor_tax_id,
         "lines": [
@@ -167,7 +166,7 @@ def declaration_data(declaration: Declaration, lines: Sequence[Line]) -> dict[st
                 "hs_code": line.hs_code,
                 "quantity": _number(line.quantity),
                 "unit": line.unit,
-                "value": format_money(line.value, places),
+                "value": machine_amount(line.value, places),
                 "origin_country": line.origin_country,
                 "gross_mass_kg": _number(line.gross_mass_kg),
                 "product_url": line.product_url,
@@ -323,7 +322,7 @@ def declarations_create(
         StatusChange.objects.bulk_create(changes, batch_size=3000)
         DeclarationVersion.objects.bulk_create(versions, batch_size=1000)
         if submit:
-            queue_scoring([d.pk for d in declarations])
+            queue_scoring([d.pk for d in declarations if d.status == Status.SUBMITTED])
     for declaration, (index, _cleaned) in zip(declarations, accepted, strict=True):
         outcomes[index].declaration = declaration
     return outcomes
@@ -433,8 +432,16 @@ def declaration_transition(
 ) -> Declaration:
     """Move a declaration to another status through the one guard, with its status change.
 
-    Risk scoring and officer review move declarations with this service.
+    Risk scoring and officer review move declarations with this service. Release is not a move
+    this service makes: goods leave only through ``clearance.release``, which checks that the
+    declaration is assessed and scored, issues the release notice and tells the filer.
     """
+    if to == Status.RELEASED:
+        raise ServiceError(
+            _("Goods are released only by the release service, which checks the assessment."),
+            field="status",
+            code="invalid_transition",
+        )
     now = timezone.now()
     with transaction.atomic():
         locked = lock(declaration.pk)
@@ -444,8 +451,6 @@ def declaration_transition(
         locked.updated_at = now
         if lane is not None:
             locked.lane = lane
-        if to == Status.RELEASED:
-            locked.released_at = now
         if to == Status.CANCELLED:
             locked.cancelled_at = now
         actor.stamp(locked).save()
@@ -531,29 +536,32 @@ def declaration_copy(*, source: Declaration, actor: Actor) -> Declaration:
 
 # --- Submission: freeze, assess, queue -----------------------------------------------------
 
-EARLIER_PARCEL_DAYS = 30
-
 
 def _consignee_key(declaration: Declaration) -> str:
     return (declaration.consignee_id_number or declaration.consignee_name).strip().lower()
 
 
 def _earlier_parcels(
-    declarations: Sequence[Declaration], now: Any
+    declarations: Sequence[Declaration], since: date | None
 ) -> dict[str, list[assessment.EarlierParcel]]:
-    """Parcels already filed for the same consignees in the last EARLIER_PARCEL_DAYS days,
-    for the assessment's rule on split shipments: one query for the whole set."""
+    """Parcels already filed for the same consignees since ``since`` (the start of the
+    longest period the regime's aggregation rules look at: a day, a half-year, a year), for
+    the rules on split shipments and caps per period: one query for the whole set. None (no
+    aggregation rule in force) asks nothing."""
+    found: dict[str, list[assessment.EarlierParcel]] = {}
+    if since is None:
+        return found
     ids = {d.consignee_id_number for d in declarations if d.consignee_id_number}
     names = {d.consignee_name for d in declarations if not d.consignee_id_number}
     exclude = {d.pk for d in declarations if d.pk is not None}
-    found: dict[str, list[assessment.EarlierParcel]] = {}
     if not ids and not names:
         return found
+    start = datetime.combine(since, time.min, tzinfo=timezone.get_current_timezone())
     rows = (
         DeclarationVersion.objects.filter(
             Q(declaration__consignee_id_number__in=ids) | Q(declaration__consignee_name__in=names),
             number=F("declaration__version"),
-            created_at__gte=now - timedelta(days=EARLIER_PARCEL_DAYS),
+            created_at__gte=start,
         )
         .exclude(declaration_id__in=exclude)
         .exclude(declaration__status__in=[Status.CANCELLED, Status.REJECTED])
@@ -572,62 +580,6 @@ def _earlier_parcels(
             )
         )
     return found
-
-
-class Assessor:
-    """Assesses many parcels of one day as ``regimes.assess_parcel`` does, but loads the
-    regime, tariff and exchange rates once for the set instead of once per parcel.
-
-    A batch of a thousand declarations would otherwise make several thousand identical
-    queries; the answers are the same, since they depend only on the economy and the date.
-    """
-
-    def __init__(self, on: date) -> None:
-        from django.conf import settings
-
-        from clearance import regimes
-
-        self.on = on
-        self.code = settings.PORTAL_ECONOMY.upper()
-        regime = regimes.regime_in_force(self.code, on)
-        self.rules = regimes.rules_of(regime) if regime is not None else None
-        self.tariff = regimes.tariff_in_force(self.code, on) if regime is not None else []
-        self.rates: dict[str, Decimal | None] = {}
-
-    def _rate(self, currency: str) -> Decimal | None:
-        from clearance import regimes
-
-        assert self.rules is not None
-        if currency not in self.rates:
-            self.rates[currency] = regimes.rate_in_force(
-                currency, self.rules.local_currency, self.on
-            )
-        return self.rates[currency]
-
-    def assess(
-        self,
-        declaration: Declaration,
-        lines: Sequence[Line],
-        earlier: list[assessment.EarlierParcel],
-    ) -> assessment.AssessmentResult:
-        parcel = _parcel(declaration, lines, self.on)
-        if self.rules is None:
-            reason = _("No low-value regime for %(code)s is in force on %(date)s.") % {
-                "code": self.code,
-                "date": self.on.isoformat(),
-            }
-            return assessment.held(
-                regime=self.code, parcel=parcel, currency="", reason=reason, code="regime_missing"
-            )
-        needed = {parcel.currency, self.rules.threshold_currency} - {self.rules.local_currency}
-        rates = {}
-        for currency in sorted(needed):
-            rate = self._rate(currency)
-            if rate is not None:
-                rates[currency] = rate
-        return assessment.assess(
-            parcel, self.rules, tariff=self.tariff, rates=rates, earlier=earlier
-        )
 
 
 def _parcel(declaration: Declaration, lines: Sequence[Line], on: date) -> assessment.ParcelInput:
@@ -658,55 +610,84 @@ def _parcel(declaration: Declaration, lines: Sequence[Line], on: date) -> assess
     )
 
 
+def _assess(
+    pairs: Sequence[tuple[Declaration, Sequence[Line]]], assessor: regimes.ParcelAssessor
+) -> list[assessment.AssessmentResult]:
+    """Each parcel's assessment on the assessor's day; a parcel counts as an earlier one for
+    the same consignee's next parcels in the set."""
+    earlier = _earlier_parcels([d for d, _lines in pairs], assessor.aggregation_since)
+    results = []
+    for declaration, lines in pairs:
+        key = _consignee_key(declaration)
+        result = assessor.assess(_parcel(declaration, lines, assessor.on), earlier.get(key, []))
+        results.append(result)
+        earlier.setdefault(key, []).append(
+            assessment.EarlierParcel(date=assessor.on, customs_value=result.customs_value)
+        )
+    return results
+
+
+def _freeze_one(
+    declaration: Declaration,
+    lines: Sequence[Line],
+    result: assessment.AssessmentResult,
+    actor: Actor,
+    now: Any,
+    note: str = "",
+) -> tuple[DeclarationVersion, StatusChange]:
+    """The next version of a declaration with its assessment, and its move to ``submitted``
+    (or ``held``, when it could not be assessed); the caller saves them with the declaration.
+
+    The version's assessment is stored once and never recomputed: re-reading it later gives
+    the answer the filer saw.
+    """
+    previous = declaration.status
+    target = Status.HELD if result.held else Status.SUBMITTED
+    check_transition(previous, target)
+    declaration.version += 1
+    declaration.status = target
+    declaration.lane = ""
+    declaration.updated_at = now
+    if declaration.submitted_at is None:
+        declaration.submitted_at = now
+    version = DeclarationVersion(
+        declaration=declaration,
+        number=declaration.version,
+        data=declaration_data(declaration, lines),
+        assessment=result.to_dict(),
+        customs_value=result.customs_value,
+        total_due=result.total_due,
+        assessment_currency=result.currency,
+        eligible=result.eligible,
+        held=result.held,
+        created_at=now,
+        created_by=actor.user,
+        created_by_key=actor.api_key,
+    )
+    if result.held:
+        note = (f"{note} " if note else "") + result.hold_reason
+    return version, _change(declaration, previous, target, actor, now, note[:500])
+
+
 def _freeze(
     pairs: Sequence[tuple[Declaration, Sequence[Line]]],
     actor: Actor,
     now: Any,
     note: str = "",
 ) -> tuple[list[DeclarationVersion], list[StatusChange]]:
-    """Make the next version of each declaration with its assessment, and its move to
-    ``submitted``; the caller saves them, with the declarations, in its transaction.
+    """Freeze and assess each declaration (``_freeze_one``) on today's date.
 
-    The version's assessment is stored once and never recomputed: re-reading it later gives
-    the answer the filer saw. Submitted declarations stay ``submitted`` here; the caller
-    queues the clearance pipeline (risk scoring, then release or review) after commit with
-    ``queue_scoring``.
+    Submitted declarations stay ``submitted`` here; the caller queues the clearance pipeline
+    (risk scoring, then release or review) after commit with ``queue_scoring``. Held ones
+    wait for ``held_reassess``.
     """
-    earlier = _earlier_parcels([d for d, _lines in pairs], now)
-    today = timezone.localdate(now)
-    assessor = Assessor(today)
+    assessor = regimes.ParcelAssessor(timezone.localdate(now))
     versions: list[DeclarationVersion] = []
     changes: list[StatusChange] = []
-    for declaration, lines in pairs:
-        key = _consignee_key(declaration)
-        result = assessor.assess(declaration, lines, earlier.get(key, []))
-        previous = declaration.status
-        declaration.version += 1
-        declaration.status = Status.SUBMITTED
-        declaration.lane = ""
-        declaration.updated_at = now
-        if declaration.submitted_at is None:
-            declaration.submitted_at = now
-        versions.append(
-            DeclarationVersion(
-                declaration=declaration,
-                number=declaration.version,
-                data=declaration_data(declaration, lines),
-                assessment=result.to_dict(),
-                customs_value=result.customs_value,
-                total_due=result.total_due,
-                assessment_currency=result.currency,
-                eligible=result.eligible,
-                held=result.held,
-                created_at=now,
-                created_by=actor.user,
-                created_by_key=actor.api_key,
-            )
-        )
-        changes.append(_change(declaration, previous, Status.SUBMITTED, actor, now, note))
-        earlier.setdefault(key, []).append(
-            assessment.EarlierParcel(date=today, customs_value=result.customs_value)
-        )
+    for (declaration, lines), result in zip(pairs, _assess(pairs, assessor), strict=True):
+        version, change = _freeze_one(declaration, lines, result, actor, now, note)
+        versions.append(version)
+        changes.append(change)
     return versions, changes
 
 
@@ -717,7 +698,74 @@ def _submit_one(
     _save_header(declaration, actor)
     DeclarationVersion.objects.bulk_create(versions)
     StatusChange.objects.bulk_create(changes)
-    queue_scoring([declaration.pk])
+    queue_scoring([declaration.pk] if declaration.status == Status.SUBMITTED else [])
+
+
+def held_reassess(*, after: int = 0, limit: int = 1000) -> tuple[int, int | None]:
+    """Assess again the held declarations after primary key ``after`` (up to ``limit``), each
+    on the day it was submitted (the rate and regime of that day apply, whenever they arrive).
+    Those that can now be assessed get their next version, with the same data and the new
+    assessment, move to ``submitted`` as the system, and go to risk scoring after commit.
+
+    Declarations another transaction holds (an amendment in progress) are skipped, as are
+    those whose rates are still missing, without loading their lines. Returns how many moved
+    on, and the last primary key looked at (None when there were none), for the next call.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        held = list(
+            Declaration.objects.select_for_update(of=("self",), skip_locked=True)
+            .filter(status=Status.HELD, pk__gt=after)
+            .order_by("pk")[:limit]
+        )
+        if not held:
+            return 0, None
+        days = dict(
+            DeclarationVersion.objects.filter(
+                declaration__in=held, number=F("declaration__version")
+            ).values_list("declaration_id", "assessment__date")
+        )
+        by_day: dict[date, list[Declaration]] = {}
+        for declaration in held:
+            day = date.fromisoformat(days[declaration.pk])
+            by_day.setdefault(day, []).append(declaration)
+        versions: list[DeclarationVersion] = []
+        changes: list[StatusChange] = []
+        for day, declarations in by_day.items():
+            assessor = regimes.ParcelAssessor(day)
+            ready = [d for d in declarations if assessor.can_assess(d.currency)]
+            lines: dict[int, list[Line]] = {d.pk: [] for d in ready}
+            for line in Line.objects.filter(declaration__in=ready).order_by(
+                "declaration_id", "number"
+            ):
+                lines[line.declaration_id].append(line)
+            pairs = [(d, lines[d.pk]) for d in ready]
+            for (declaration, its_lines), result in zip(
+                pairs, _assess(pairs, assessor), strict=True
+            ):
+                if result.held:
+                    continue
+                version, change = _freeze_one(
+                    declaration,
+                    its_lines,
+                    result,
+                    Actor(),
+                    now,
+                    _("Assessed: what it waited for is in force."),
+                )
+                versions.append(version)
+                changes.append(change)
+        moved = [v.declaration for v in versions]
+        bulk.update_rows(
+            Declaration,
+            ("id", "status", "version", "updated_at"),
+            ((d.pk, d.status, d.version, now) for d in moved),
+            history=bulk.History(at=now, user_id=None),
+        )
+        DeclarationVersion.objects.bulk_create(versions)
+        StatusChange.objects.bulk_create(changes)
+        queue_scoring([d.pk for d in moved])
+    return len(moved), held[-1].pk
 
 
 # Declarations per scoring task: big enough that a task's fixed costs (the rules, the regime,

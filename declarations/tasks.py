@@ -6,7 +6,7 @@ from celery import shared_task
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from declarations import csvfiles
+from declarations import csvfiles, services
 from declarations.models import CsvUpload
 
 
@@ -44,3 +44,16 @@ def sweep_csv_uploads() -> int:
         import_csv_upload.delay(pk)
         count += 1
     return count
+
+
+@shared_task(name="declarations.reassess_held", time_limit=600, soft_time_limit=580)
+def reassess_held() -> int:
+    """Assess again every declaration held for a missing rate or regime, in sets. Queued after
+    rates or a regime are stored, and by beat as a sweeper; running it twice moves nothing
+    more. Returns how many moved on to scoring."""
+    moved, after = 0, 0
+    while True:
+        count, last = services.held_reassess(after=after)
+        if last is None:
+            return moved
+        moved, after = moved + count, last

@@ -6,7 +6,9 @@ whole run. Tests that need the worker must use committed data (``transactional_d
 """
 
 import contextlib
+import datetime
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -45,6 +47,56 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, interval: floa
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout}s waiting for {predicate}")
         time.sleep(interval)
+
+
+# --- Reference data ------------------------------------------------------------------------
+
+
+def rates_for_today() -> None:
+    """The APEC presets, the shipped ECB rates and the demo tariff, and rates published for
+    today and yesterday as the feed would bring them, so that parcels filed on the real clock
+    are assessed (a worker process runs on the real clock)."""
+    import io
+
+    from django.utils import timezone
+
+    from clearance import regimes
+
+    regimes.load_reference_data()
+    today = timezone.localdate()
+    rows = "".join(
+        f"{today - datetime.timedelta(days=back)},{currency},{rate}\n"
+        for back in (0, 1)
+        for currency, rate in (("USD", "1.08"), ("KRW", "1450"), ("JPY", "160"))
+    )
+    regimes.rates_import(io.StringIO("date,currency,rate\n" + rows), source="test rates")
+
+
+@pytest.fixture
+def rates_today(db: None) -> None:
+    rates_for_today()
+
+
+# --- A filer -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def organisation(db: None) -> Any:
+    from tests.factories import OrganisationFactory
+
+    return OrganisationFactory(name="Lee Goods")
+
+
+@pytest.fixture
+def owner(organisation: Any) -> Any:
+    return organisation.owner
+
+
+@pytest.fixture
+def actor(owner: Any) -> Any:
+    from declarations.services import Actor
+
+    return Actor(user=owner)
 
 
 # --- SMTP --------------------------------------------------------------------------------
@@ -139,8 +191,8 @@ class Worker:
                 "prefork",
                 "-c",
                 "2",
-                "-Q",
-                self.env["CELERY_QUEUE"],
+                # No -Q: the worker reads the queues of its settings, CELERY_QUEUE and its
+                # documents queue after it, as a deployed worker does.
                 "-n",
                 f"test-{uuid.uuid4().hex[:8]}@%h",
                 "--without-mingle",
@@ -183,17 +235,36 @@ def worker_env(**overrides: str) -> dict[str, str]:
     return env
 
 
+# Where the session's worker fetches exchange rates (its EXCHANGE_RATE_FEED_URL).
+FEED_PATH = "/stats/eurofxref/eurofxref.zip"
+
+
+@pytest.fixture(scope="session")
+def rate_feed() -> Iterator[Any]:
+    """A local server publishing exchange-rate files, in the ECB's layouts or others."""
+    from tests.ratefeed_server import RateFeed
+
+    feed = RateFeed().start()
+    yield feed
+    feed.stop()
+
+
 @pytest.fixture(scope="session")
 def celery_worker(
     django_db_setup: None,
     django_db_blocker: Any,
     smtp_server: tuple[str, int, Mailbox],
+    rate_feed: Any,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Worker]:
     """One worker for the session. It stops before the test database is dropped."""
     host, port, _box = smtp_server
     with django_db_blocker.unblock():
-        env = worker_env(EMAIL_HOST=host, EMAIL_PORT=str(port))
+        env = worker_env(
+            EMAIL_HOST=host,
+            EMAIL_PORT=str(port),
+            EXCHANGE_RATE_FEED_URL=rate_feed.url(FEED_PATH),
+        )
     worker = Worker(env, tmp_path_factory.mktemp("worker") / "worker.log")
     worker.start()
     yield worker
@@ -222,7 +293,13 @@ def drain_celery_queue(request: pytest.FixtureRequest) -> Iterator[None]:
     scoring) so that the worker does not write while the test database is being flushed."""
     yield
     if "celery_worker" in request.fixturenames:
-        wait_for(lambda: not queue_busy(celery_app.conf.task_default_queue), timeout=120)
+        queue = celery_app.conf.task_default_queue
+        wait_for(lambda: not queue_busy(queue), timeout=120)
+        # PDFs left to render belong to this test's data, which is about to be flushed; a
+        # test that wants one waits for it itself.
+        import redis
+
+        redis.Redis.from_url(settings.REDIS_URL).delete(f"{queue}-documents")
 
 
 @pytest.fixture(autouse=True)
@@ -242,7 +319,7 @@ def unread_queue_without_the_worker(request: pytest.FixtureRequest) -> Iterator[
         yield
     finally:
         celery_app.conf.task_default_queue = previous
-        redis.Redis.from_url(settings.REDIS_URL).delete(unread)
+        redis.Redis.from_url(settings.REDIS_URL).delete(unread, f"{unread}-documents")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -289,6 +366,33 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
     if Path(CHROMIUM).exists():
         args["executable_path"] = CHROMIUM
     return args
+
+
+def sign_in(page: Any, base: str, email: str, password: str | None = None) -> None:
+    """Sign in through the login page, as a person would (the factories' password unless
+    another is given)."""
+    from playwright.sync_api import expect
+
+    from tests.factories import PASSWORD
+
+    page.goto(base + "/account/login/")
+    page.locator("#id_username").fill(email)
+    page.locator("#id_password").fill(password or PASSWORD)
+    page.locator("form.usa-form button[type=submit]").click()
+    expect(page).not_to_have_url(re.compile("/account/login/"))
+
+
+def pass_second_factor(page: Any, base: str, user: Any, path: str) -> None:
+    """Open a staff page as a signed-in staff member: the second-factor step first, with a
+    code from the user's authenticator, then the page."""
+    from playwright.sync_api import expect
+
+    from tests.factories import current_totp
+
+    page.goto(base + path)
+    page.locator("#id_token").fill(current_totp(user))
+    page.locator("form.usa-form button[type=submit]").click()
+    expect(page).to_have_url(base + path)
 
 
 def assert_accessible(page: Any) -> None:

@@ -5,7 +5,7 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from clearance import services
-from clearance.models import Membership, Organisation, User
+from clearance.models import Membership, Organisation, RiskRule, User
 
 PASSWORD = "correct-horse-battery-9"
 
@@ -57,3 +57,17 @@ def current_totp(user: User) -> str:
 
     device = TOTPDevice.objects.get(user=user, confirmed=True)
     return f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift):06d}"
+
+
+def hs_rule(
+    prefix: str, points: int, reason: str, name: str = "", *, start: str = "2024-01-01"
+) -> RiskRule:
+    """A risk rule on goods whose HS code starts with ``prefix``, worth ``points``."""
+    return RiskRule.objects.create(
+        name=name or f"HS {prefix}",
+        kind="hs_prefix",
+        params={"prefixes": [prefix]},
+        points=points,
+        effective_from=start,
+        reason_template=reason,
+    )

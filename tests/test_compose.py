@@ -61,6 +61,16 @@ def effective_command(service: dict[str, Any]) -> list[str]:
     return shlex.split(command) if isinstance(command, str) else list(command)
 
 
+def effective_commands(service: dict[str, Any]) -> list[list[str]]:
+    """The commands a service runs: one, or each of a ``sh -c "a && b && c"`` chain."""
+    argv = effective_command(service)
+    if argv[:2] != ["sh", "-c"]:
+        return [argv]
+    script = argv[2]
+    assert not set(script) & set("|;()&{}`$") - {"&"}, f"only && chains are checked: {script}"
+    return [shlex.split(part) for part in script.split("&&")]
+
+
 def depends_on(service: dict[str, Any]) -> dict[str, dict[str, str]]:
     """The long form of depends_on, whichever form the file uses."""
     rules = service.get("depends_on") or {}
@@ -125,7 +135,8 @@ def test_every_app_service_command_points_at_real_code():
     problems = [
         (name, problem)
         for name in sorted(APP_SERVICES)
-        for problem in command_problems(effective_command(SERVICES[name]))
+        for argv in effective_commands(SERVICES[name])
+        for problem in command_problems(argv)
     ]
     assert not problems
 
@@ -181,7 +192,7 @@ def test_app_services_start_only_after_the_migrations_ran():
     migrators = [
         name
         for name in APP_SERVICES
-        if effective_command(SERVICES[name])[:3] == ["python", "manage.py", "migrate"]
+        if effective_commands(SERVICES[name])[0][:3] == ["python", "manage.py", "migrate"]
     ]
     assert len(migrators) == 1, f"exactly one service should migrate, got {migrators}"
     for name in {"web", "worker", "beat"}:
@@ -240,3 +251,29 @@ def test_dockerfile_copies_only_what_the_repository_or_an_earlier_stage_has(inst
 def test_build_context_leaves_out_local_environments_data_and_secrets():
     patterns = set(dockerignore_patterns())
     assert {".git", ".venv", "node_modules", ".data", ".env", "build"} <= patterns
+
+
+def test_the_stack_loads_reference_data_and_fetches_rates_before_the_app_starts():
+    """Without regimes and rates every parcel would be held: the migrate job loads them, then
+    fetches today's rates (beat fetches them every hour after that)."""
+    [migrate] = [
+        effective_commands(SERVICES[name])
+        for name in APP_SERVICES
+        if effective_commands(SERVICES[name])[0][:3] == ["python", "manage.py", "migrate"]
+    ]
+    assert [argv[2] for argv in migrate] == [
+        "migrate",
+        "load_reference_data",
+        "fetch_exchange_rates",
+    ]
+    from clearance.celery import app
+
+    tasks = {entry["task"] for entry in app.conf.beat_schedule.values()}
+    assert {"clearance.fetch_exchange_rates", "declarations.reassess_held"} <= tasks
+
+
+def test_the_stack_pays_through_the_sandbox_only_by_saying_it_is_not_for_production():
+    env = COMPOSE["x-app-env"]
+    assert env["DEBUG"] == "false"
+    assert env.get("PAYMENT_PROVIDER", "sandbox") == "sandbox"
+    assert env["PAYMENT_SANDBOX_NOT_FOR_PRODUCTION"] == "true"

@@ -1,6 +1,8 @@
 """`make demo` (after installing) runs `python -m clearance.devstack`: start it as a user would."""
 
+import datetime
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -10,6 +12,7 @@ import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
+from typing import Any
 
 import psycopg2
 import pytest
@@ -18,6 +21,9 @@ from django.conf import settings
 from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
+# What `make demo` sets for its own processes and writes to DATA_DIR/demo.env: a second
+# terminal has none of them.
+DEMO_ONLY = {"DEBUG", "DATABASE_URL", "REDIS_URL", "EMAIL_HOST", "EMAIL_PORT", "SITE_URL", "PORT"}
 
 
 def fetch(url: str) -> int:
@@ -67,7 +73,41 @@ def system_database():
     conn.close()
 
 
-def run_demo(env: dict[str, str], log: Path) -> None:
+def readme_commands() -> list[list[str]]:
+    """The commands of the README's administration section, as printed."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Reference data and administration commands", 1)[1]
+    block = section.split("```sh\n", 1)[1].split("```", 1)[0]
+    return [shlex.split(line.split("  #")[0]) for line in block.splitlines() if line.strip()]
+
+
+def run_readme_commands(env: dict[str, str], base: str, data_dir: Path) -> None:
+    """In a second terminal (the user's shell, without the demo's own variables), every
+    administration command works as printed, on the running demo's database."""
+    assert (data_dir / "demo.env").is_file()
+    shell = {k: v for k, v in env.items() if k not in DEMO_ONLY}
+    commands = readme_commands()
+    assert len(commands) >= 7
+    for argv in commands:
+        assert argv[:2] == [".venv/bin/python", "manage.py"], argv
+        done = subprocess.run(
+            [sys.executable, *argv[1:]],  # .venv/bin/python, wherever the venv lives
+            cwd=ROOT,
+            env=shell,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        assert done.returncode == 0, f"{argv}: {done.stdout}{done.stderr}"
+    key = done.stdout.split()[-1]  # create_api_key, last: its key, on the last line
+    request = urllib.request.Request(
+        base + "/api/v1/declarations/", headers={"Authorization": f"Bearer {key}"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200  # the demo knows the key the command made
+
+
+def run_demo(env: dict[str, str], log: Path, *, then: Any = None) -> None:
     port = free_port()
     env = {**env, "PORT": str(port)}
     with log.open("wb") as out:
@@ -93,6 +133,8 @@ def run_demo(env: dict[str, str], log: Path) -> None:
         output = log.read_text()
         assert "seller@demo.example" in output and "officer@demo.example" in output
         assert "backup codes:" in output
+        if then is not None:
+            then(env, base)
     finally:
         # Ctrl-C in a terminal signals the whole process group.
         os.killpg(process.pid, signal.SIGINT)
@@ -100,11 +142,21 @@ def run_demo(env: dict[str, str], log: Path) -> None:
     assert code == 0, log.read_text()[-4000:]
 
 
-def test_the_demo_runs_on_embedded_postgresql_and_redis(data_dir):
+def test_the_demo_runs_on_embedded_postgresql_and_redis(data_dir, rate_feed):
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
-    env.update(DATA_DIR=str(data_dir), DEBUG="true")
+    # The administration's own feed, served here (no network): the README's fetch command
+    # reads it in the second terminal.
+    feed = rate_feed.publish(
+        "/customs-rates.csv", f"date,currency,rate\n{datetime.date.today()},USD,1.08\n".encode()
+    )
+    env.update(DATA_DIR=str(data_dir), DEBUG="true", EXCHANGE_RATE_FEED_URL=feed)
     env.pop("EMAIL_HOST", None)
-    run_demo(env, data_dir / "demo.log")
+    run_demo(
+        env,
+        data_dir / "demo.log",
+        then=lambda demo_env, base: run_readme_commands(demo_env, base, data_dir),
+    )
+    assert not (data_dir / "demo.env").exists()  # removed when the demo stopped
 
 
 def test_the_demo_runs_on_the_servers_named_in_the_environment(data_dir, system_database):

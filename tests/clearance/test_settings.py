@@ -11,7 +11,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     # A deployment has none of the test-only variables (DJANGO_ALLOW_ASYNC_UNSAFE above all).
-    dropped = {"DEBUG", "SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    dropped = {
+        "DEBUG",
+        "SECRET_KEY",
+        "DJANGO_ALLOW_ASYNC_UNSAFE",
+        "PAYMENT_PROVIDER",
+        "PAYMENT_SANDBOX_NOT_FOR_PRODUCTION",
+    }
     base = {k: v for k, v in os.environ.items() if k not in dropped}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
@@ -23,6 +29,13 @@ def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+STRIPE = {
+    "PAYMENT_PROVIDER": "stripe",
+    "STRIPE_SECRET_KEY": "sk_live_" + "x" * 24,
+    "STRIPE_WEBHOOK_SECRET": "whsec_" + "y" * 32,
+}
+
+
 def test_production_settings_pass_the_deployment_checklist():
     result = run_manage(
         "check",
@@ -32,9 +45,37 @@ def test_production_settings_pass_the_deployment_checklist():
         DEBUG="false",
         SECRET_KEY=secrets.token_urlsafe(64),
         ALLOWED_HOSTS="portal.example",
+        **STRIPE,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_production_settings_refuse_the_sandbox_payment_provider():
+    production = {"DEBUG": "false", "SECRET_KEY": secrets.token_urlsafe(64)}
+    result = run_manage("check", ALLOWED_HOSTS="portal.example", **production)
+    assert result.returncode != 0
+    assert "PAYMENT_PROVIDER is sandbox, which moves no money, and DEBUG is off" in result.stderr
+    # A local full stack may say, in so many words, that it is not for production.
+    opted_in = run_manage(
+        "check",
+        ALLOWED_HOSTS="portal.example",
+        PAYMENT_SANDBOX_NOT_FOR_PRODUCTION="true",
+        **production,
+    )
+    assert opted_in.returncode == 0, opted_in.stderr
+
+
+def test_the_stripe_provider_needs_its_keys():
+    result = run_manage(
+        "check",
+        DEBUG="false",
+        SECRET_KEY=secrets.token_urlsafe(64),
+        ALLOWED_HOSTS="portal.example",
+        PAYMENT_PROVIDER="stripe",
+    )
+    assert result.returncode != 0
+    assert "set STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET" in result.stderr
 
 
 def test_the_portal_refuses_to_start_without_a_secret_key_when_debug_is_off():

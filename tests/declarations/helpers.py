@@ -50,3 +50,20 @@ def declaration_data(**overrides: Any) -> dict[str, Any]:
     }
     data.update(overrides)
     return data
+
+
+def fill_header(page: Any, reference: str) -> None:
+    """Fill the filing form's parties and transport as a seller would, in the browser."""
+    page.locator("#id_reference").fill(reference)
+    page.locator("#id_transport_mode").select_option("express")
+    page.locator("#id_transport_document").fill("1Z999AA10123456784")
+    page.locator("#id_purpose").select_option("personal")
+    page.locator("#id_seller_name").fill("Shenzhen Audio Ltd")
+    page.locator("#id_seller_address").fill("1 Market St, Shenzhen")
+    page.locator("#id_seller_country").fill("CN")
+    page.locator("#id_consignee_name").fill("Kim Min-jun")
+    page.locator("#id_consignee_address").fill("12 Sejong-daero, Seoul")
+    page.locator("#id_consignee_country").fill("KR")
+    page.locator("#id_consignee_id_number").fill("P123456789012")
+    page.locator("#id_currency").fill("USD")
+    page.locator("#id_shipping_cost").fill("5.00")

@@ -57,7 +57,7 @@ def test_creating_a_draft_returns_it_with_read_only_fields(api, api_key):
     assert declaration.history.get().history_api_key == api_key
 
 
-def test_creating_with_submit_true_submits_at_once(api):
+def test_creating_with_submit_true_submits_at_once(api, rates_today):
     response = api.post(
         "/api/v1/declarations/", {**declaration_data(), "submit": True}, format="json"
     )
@@ -129,7 +129,7 @@ def test_another_organisation_sees_none_of_it(stranger, declaration):
     assert declaration.status == Status.DRAFT
 
 
-def test_get_patch_submit_and_cancel_for_the_owner(api, declaration, api_key):
+def test_get_patch_submit_and_cancel_for_the_owner(api, declaration, api_key, rates_today):
     base = f"/api/v1/declarations/{declaration.pk}/"
     assert api.get(base).json()["reference"] == declaration.reference
     patched = api.patch(base, {"carrier": "Slow Post", "seller": {"name": "New"}}, format="json")
@@ -154,7 +154,7 @@ def test_get_patch_submit_and_cancel_for_the_owner(api, declaration, api_key):
     assert {h.history_api_key for h in history if h.history_user is None} == {api_key}
 
 
-def test_a_batch_mixing_valid_and_invalid_declarations(api, organisation):
+def test_a_batch_mixing_valid_and_invalid_declarations(api, organisation, rates_today):
     bad = declaration_data()
     bad["lines"][0]["hs_code"] = "999999"
     duplicate = declaration_data()

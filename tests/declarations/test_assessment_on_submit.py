@@ -7,7 +7,8 @@ import time_machine
 
 from clearance import regimes
 from declarations import services
-from declarations.services import Assessor, _parcel
+from declarations.models import Status
+from declarations.services import _parcel
 from tests.declarations.helpers import declaration_data
 
 pytestmark = pytest.mark.django_db
@@ -49,15 +50,16 @@ def test_the_assessor_loads_the_regime_once_for_a_set(regime, organisation, acto
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    assessor = Assessor(datetime.date(2026, 4, 10))
+    day = datetime.date(2026, 4, 10)
+    assessor = regimes.ParcelAssessor(day)
     declaration = services.declaration_create(
         organisation=organisation, data=declaration_data(), submit=False, actor=actor
     )
-    lines = list(declaration.lines.all())
-    assessor.assess(declaration, lines, [])
+    parcel = _parcel(declaration, list(declaration.lines.all()), day)
+    assessor.assess(parcel, [])
     with CaptureQueriesContext(connection) as queries:
         for _ in range(10):
-            assessor.assess(declaration, lines, [])
+            assessor.assess(parcel, [])
     assert len(queries) == 0
 
 
@@ -68,3 +70,4 @@ def test_without_a_regime_in_force_the_version_is_held_with_the_reason(organisat
     version = declaration.versions.get()
     assert version.held
     assert "No low-value regime" in version.assessment["hold_reason"]
+    assert declaration.status == Status.HELD

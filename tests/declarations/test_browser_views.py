@@ -87,7 +87,7 @@ def test_the_dashboard_pages_through_many(seller, organisation, actor):
     assert "Page 2 of 2" in seller.get("/declarations/?page=2").content.decode()
 
 
-def test_saving_a_draft_and_then_submitting_it(seller, organisation, owner):
+def test_saving_a_draft_and_then_submitting_it(seller, organisation, owner, rates_today):
     response = seller.post("/declarations/new/", form_post())
     declaration = Declaration.objects.get(organisation=organisation)
     assert response.status_code == 302

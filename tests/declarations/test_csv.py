@@ -66,7 +66,7 @@ def test_the_template_is_a_valid_two_line_declaration(seller):
     assert upload.total_rows == 2
 
 
-def test_a_5000_line_file_with_one_percent_bad_rows(seller, organisation, monkeypatch):
+def test_a_5000_line_file_with_one_percent_bad_rows(seller, organisation, monkeypatch, rates_today):
     monkeypatch.setattr(csvfiles, "INLINE_BYTES", 10**9)
     content, bad_rows = make_file(2500, 2, bad_every=100)
     assert len(bad_rows) == 50

@@ -41,7 +41,7 @@ def test_the_reference_is_unique_in_an_organisation_only(organisation, other_org
     assert Declaration.objects.filter(reference="SAME-1").count() == 2
 
 
-def test_submitting_freezes_a_version_with_its_assessment(organisation, owner, actor):
+def test_submitting_freezes_a_version_with_its_assessment(organisation, owner, actor, rates_today):
     declaration = services.declaration_create(
         organisation=organisation, data=declaration_data(), submit=False, actor=actor
     )
@@ -90,7 +90,9 @@ def test_a_draft_is_updated_and_its_lines_replaced(organisation, owner, actor):
     assert declaration.history.latest().history_user == owner
 
 
-def test_an_amendment_before_release_makes_the_next_version(organisation, owner, actor):
+def test_an_amendment_before_release_makes_the_next_version(
+    organisation, owner, actor, rates_today
+):
     declaration = services.declaration_create(
         organisation=organisation, data=declaration_data(), submit=True, actor=actor
     )
@@ -125,7 +127,7 @@ def test_a_draft_cannot_be_amended_nor_a_submitted_one_edited(organisation, acto
         services.declaration_update(declaration=submitted, data=declaration_data(), actor=actor)
 
 
-def test_the_filer_cancels_before_release_but_not_after(organisation, owner, actor):
+def test_the_filer_cancels_before_release_but_not_after(organisation, owner, actor, rates_today):
     declaration = services.declaration_create(
         organisation=organisation, data=declaration_data(), submit=True, actor=actor
     )
@@ -137,10 +139,21 @@ def test_the_filer_cancels_before_release_but_not_after(organisation, owner, act
     released = services.declaration_create(
         organisation=organisation, data=declaration_data(), submit=True, actor=actor
     )
-    services.declaration_transition(declaration=released, to=Status.RELEASED, actor=Actor())
+    # Given goods released (only the release service releases; this app cannot).
+    Declaration.objects.filter(pk=released.pk).update(status=Status.RELEASED)
     with pytest.raises(ServiceError) as raised:
         services.declaration_cancel(declaration=released, actor=actor)
     assert raised.value.code == "invalid_transition"
+
+
+def test_the_filing_services_never_release(organisation, actor, rates_today):
+    declaration = services.declaration_create(
+        organisation=organisation, data=declaration_data(), submit=True, actor=actor
+    )
+    with pytest.raises(ServiceError, match="only by the release service"):
+        services.declaration_transition(declaration=declaration, to=Status.RELEASED, actor=Actor())
+    declaration.refresh_from_db()
+    assert declaration.status == Status.SUBMITTED
 
 
 def test_the_guard_refuses_moves_the_table_does_not_list():
@@ -177,7 +190,9 @@ def test_a_change_made_with_an_api_key_names_the_key_in_history(organisation, ap
     assert "Shop system" in declaration.status_changes.last().actor
 
 
-def test_many_declarations_are_created_in_one_call_with_errors_by_index(organisation, actor):
+def test_many_declarations_are_created_in_one_call_with_errors_by_index(
+    organisation, actor, rates_today
+):
     bad = declaration_data()
     bad["lines"][0]["hs_code"] = "000000"
     items = [declaration_data(), bad, declaration_data()]

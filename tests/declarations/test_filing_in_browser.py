@@ -1,26 +1,18 @@
 """In headless Chromium: a seller files, is told of a vague description, submits, copies
 and amends, with the HS lookup and item lines handled in place by htmx."""
 
-import datetime
 import re
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from clearance.models import RiskRule, RiskSettings
+from clearance.models import RiskSettings
 from declarations.models import Declaration, Status
-from tests.conftest import assert_accessible, wait_for
-from tests.factories import PASSWORD, OrganisationFactory
+from tests.conftest import assert_accessible, rates_for_today, sign_in, wait_for
+from tests.declarations.helpers import fill_header
+from tests.factories import OrganisationFactory, hs_rule
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def sign_in(page: Page, base: str, email: str) -> None:
-    page.goto(base + "/account/login/")
-    page.locator("#id_username").fill(email)
-    page.locator("#id_password").fill(PASSWORD)
-    page.locator("form.usa-form button[type=submit]").click()
-    expect(page).to_have_url(re.compile("/dashboard/"))
 
 
 def fill_line(page: Page, index: int, description: str, quantity: str, value: str) -> None:
@@ -39,18 +31,13 @@ def under_review(reference: str, version: int) -> bool:
 def test_a_seller_files_fixes_submits_copies_and_amends(page: Page, live_server, celery_worker):
     # Risk scoring runs on the worker after each submission; this rule keeps the declaration
     # under review (so it can still be amended) instead of released at once.
+    rates_for_today()
     RiskSettings.objects.update_or_create(pk=1, defaults={"random_share": 0})
-    RiskRule.objects.create(
-        name="Headphones",
-        kind="hs_prefix",
-        params={"prefixes": ["8518"]},
-        points=40,
-        effective_from=datetime.date(2024, 1, 1),
-        reason_template="Headphones.",
-    )
+    hs_rule("8518", 40, "Headphones.", "Headphones")
     organisation = OrganisationFactory(name="Lee Goods")
     base = live_server.url
     sign_in(page, base, organisation.owner.email)
+    expect(page).to_have_url(re.compile("/dashboard/"))
 
     page.goto(base + "/declarations/")
     assert_accessible(page)
@@ -58,19 +45,7 @@ def test_a_seller_files_fixes_submits_copies_and_amends(page: Page, live_server,
     expect(page.locator("h1")).to_have_text("File a declaration")
     assert_accessible(page)
 
-    page.locator("#id_reference").fill("ORDER-1")
-    page.locator("#id_transport_mode").select_option("express")
-    page.locator("#id_transport_document").fill("1Z999AA10123456784")
-    page.locator("#id_purpose").select_option("personal")
-    page.locator("#id_seller_name").fill("Shenzhen Audio Ltd")
-    page.locator("#id_seller_address").fill("1 Market St, Shenzhen")
-    page.locator("#id_seller_country").fill("CN")
-    page.locator("#id_consignee_name").fill("Kim Min-jun")
-    page.locator("#id_consignee_address").fill("12 Sejong-daero, Seoul")
-    page.locator("#id_consignee_country").fill("KR")
-    page.locator("#id_consignee_id_number").fill("P123456789012")
-    page.locator("#id_currency").fill("USD")
-    page.locator("#id_shipping_cost").fill("5.00")
+    fill_header(page, "ORDER-1")
 
     # The HS lookup finds the code by words and fills the line's field in place.
     page.locator("#id_lines-0-hs_code").focus()

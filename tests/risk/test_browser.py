@@ -8,24 +8,16 @@ import re
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from clearance.models import ReleaseNotice, RiskRule, RiskSettings
+from clearance.models import ReleaseNotice, RiskSettings
 from declarations import services
 from declarations.models import Declaration, Status
-from tests.conftest import assert_accessible, wait_for
+from tests.conftest import assert_accessible, pass_second_factor, rates_for_today, sign_in, wait_for
 from tests.declarations.helpers import declaration_data
-from tests.factories import PASSWORD, OrganisationFactory, current_totp, staff_user
-from tests.risk.conftest import rates_for_today
+from tests.factories import OrganisationFactory, hs_rule, staff_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-
-
-def sign_in(page: Page, base: str, email: str) -> None:
-    page.goto(base + "/account/login/")
-    page.locator("#id_username").fill(email)
-    page.locator("#id_password").fill(PASSWORD)
-    page.locator("form.usa-form button[type=submit]").click()
 
 
 def test_an_officer_asks_the_seller_answers_the_officer_releases_and_the_notice_verifies(
@@ -34,14 +26,7 @@ def test_an_officer_asks_the_seller_answers_the_officer_releases_and_the_notice_
     base = live_server.url
     rates_for_today()
     RiskSettings.objects.update_or_create(pk=1, defaults={"random_share": 0})
-    RiskRule.objects.create(
-        name="Headphones",
-        kind="hs_prefix",
-        params={"prefixes": ["8518"]},
-        points=40,
-        effective_from=datetime.date(2024, 1, 1),
-        reason_template="Headphones are often counterfeit (HS {value}).",
-    )
+    hs_rule("8518", 40, "Headphones are often counterfeit (HS {value}).", "Headphones")
     organisation = OrganisationFactory(name="Lee Goods")
     declaration = services.declaration_create(
         organisation=organisation,
@@ -58,10 +43,7 @@ def test_an_officer_asks_the_seller_answers_the_officer_releases_and_the_notice_
     officer = staff_user("officer")
     staff = browser.new_page()
     sign_in(staff, base, officer.email)
-    staff.goto(base + "/staff/review/")
-    staff.locator("#id_token").fill(current_totp(officer))
-    staff.locator("form.usa-form button[type=submit]").click()
-    expect(staff).to_have_url(re.compile("/staff/review/$"))
+    pass_second_factor(staff, base, officer, "/staff/review/")
     assert_accessible(staff)
     staff.get_by_role("link", name=declaration.system_reference).click()
     expect(staff.locator("#hits")).to_contain_text("Headphones are often counterfeit (HS 851830).")
@@ -124,10 +106,7 @@ def test_a_supervisor_previews_a_rule_change_on_accessible_pages(
     base = live_server.url
     supervisor = staff_user("supervisor")
     sign_in(page, base, supervisor.email)
-    page.goto(base + "/staff/risk/rules/")
-    page.locator("#id_token").fill(current_totp(supervisor))
-    page.locator("form.usa-form button[type=submit]").click()
-    expect(page).to_have_url(re.compile("/staff/risk/rules/$"))
+    pass_second_factor(page, base, supervisor, "/staff/risk/rules/")
     assert_accessible(page)
     page.get_by_role("link", name="Add a rule").click()
     page.locator("#id_name").fill("Watches")
@@ -151,14 +130,7 @@ def test_the_inspection_form_of_a_red_case_is_accessible(page: Page, live_server
     base = live_server.url
     rates_for_today()
     RiskSettings.objects.update_or_create(pk=1, defaults={"random_share": 0})
-    RiskRule.objects.create(
-        name="Headphones",
-        kind="hs_prefix",
-        params={"prefixes": ["8518"]},
-        points=90,
-        effective_from=datetime.date(2024, 1, 1),
-        reason_template="Headphones (HS {value}).",
-    )
+    hs_rule("8518", 90, "Headphones (HS {value}).", "Headphones")
     organisation = OrganisationFactory(name="Red Goods")
     declaration = services.declaration_create(
         organisation=organisation,
@@ -169,9 +141,7 @@ def test_the_inspection_form_of_a_red_case_is_accessible(page: Page, live_server
     risk.score_declarations([declaration.pk])
     officer = staff_user("officer")
     sign_in(page, base, officer.email)
-    page.goto(base + f"/staff/review/{declaration.pk}/")
-    page.locator("#id_token").fill(current_totp(officer))
-    page.locator("form.usa-form button[type=submit]").click()
+    pass_second_factor(page, base, officer, f"/staff/review/{declaration.pk}/")
     page.get_by_role("button", name="Claim this case").click()
     expect(page.get_by_role("button", name="Record the result")).to_be_visible()
     assert_accessible(page)

@@ -23,7 +23,7 @@ from clearance.services import ServiceError
 from declarations import services
 from declarations.models import Declaration, Status
 from tests.declarations.helpers import declaration_data
-from tests.factories import current_totp, staff_user
+from tests.factories import current_totp, hs_rule, staff_user
 
 pytestmark = pytest.mark.django_db
 
@@ -33,14 +33,7 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 @pytest.fixture
 def watched(db):
     RiskSettings.objects.update_or_create(pk=1, defaults={"random_share": 0})
-    return RiskRule.objects.create(
-        name="Headphones watch",
-        kind="hs_prefix",
-        params={"prefixes": ["8518"]},
-        points=45,
-        effective_from=datetime.date(2024, 1, 1),
-        reason_template="Headphones are watched: HS {value}.",
-    )
+    return hs_rule("8518", 45, "Headphones are watched: HS {value}.", "Headphones watch")
 
 
 @pytest.fixture
@@ -239,14 +232,7 @@ def test_a_compliant_inspection_releases_and_a_discrepancy_keeps_the_case_open(y
 def test_the_queue_is_sorted_by_score_and_filtered_by_rule_hit(
     yellow, watched, officer, organisation, actor, client
 ):
-    other = RiskRule.objects.create(
-        name="T-shirts watch",
-        kind="hs_prefix",
-        params={"prefixes": ["6109"]},
-        points=50,
-        effective_from=datetime.date(2024, 1, 1),
-        reason_template="T-shirts.",
-    )
+    other = hs_rule("6109", 50, "T-shirts.", "T-shirts watch")
     shirts = services.declaration_create(
         organisation=organisation,
         data=declaration_data(lines=[{**declaration_data()["lines"][1]}]),

@@ -11,11 +11,18 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from clearance import risk, risk_history
-from clearance.models import Notification, Queue, ReviewCase, RiskRule, RiskScore, RiskSettings
+from clearance.models import (
+    Notification,
+    Queue,
+    ReleaseNotice,
+    ReviewCase,
+    RiskScore,
+    RiskSettings,
+)
 from declarations import services
 from declarations.models import Declaration, Status
 from tests.declarations.helpers import LINE, declaration_data
-from tests.factories import OrganisationFactory
+from tests.factories import OrganisationFactory, hs_rule
 
 pytestmark = pytest.mark.django_db
 
@@ -31,14 +38,7 @@ def submit(organisation, actor, count=1, **overrides):
 
 
 def rule(prefix, points, name=None):
-    return RiskRule.objects.create(
-        name=name or f"HS {prefix}",
-        kind="hs_prefix",
-        params={"prefixes": [prefix]},
-        points=points,
-        effective_from=datetime.date(2024, 1, 1),
-        reason_template="Watched goods: HS {value}.",
-    )
+    return hs_rule(prefix, points, "Watched goods: HS {value}.", name or "")
 
 
 @pytest.fixture(autouse=True)
@@ -56,10 +56,13 @@ def test_a_low_risk_parcel_with_nothing_due_is_released_by_the_system(regime, or
     assert change.by is None and change.by_key is None
     assert str(change.actor) == "the system"
     assert declaration.history.first().status == Status.RELEASED
+    # Released through the one release service: its notice is issued, and the filer is told
+    # (by email too, as one declaration was released).
+    assert ReleaseNotice.objects.filter(declaration=declaration).exists()
     [notice] = Notification.objects.filter(recipient=organisation.owner)
-    assert notice.event == "declarations_released"
+    assert notice.event == "declaration_released"
     assert declaration.system_reference in notice.body
-    assert notice.email_status == Notification.EmailStatus.SKIPPED
+    assert notice.email_status == Notification.EmailStatus.PENDING
 
 
 def test_a_low_risk_parcel_with_something_due_waits_for_payment(regime, organisation, actor):
@@ -71,7 +74,7 @@ def test_a_low_risk_parcel_with_something_due_waits_for_payment(regime, organisa
     assert (declaration.status, declaration.lane) == (Status.AWAITING_PAYMENT, "green")
 
 
-def test_sending_to_payment_asks_payments_to_release_deferred_accounts(
+def test_sending_to_payment_asks_payments_to_release_what_needs_no_payment(
     regime, organisation, actor, django_capture_on_commit_callbacks
 ):
     expensive = {**LINE, "value": "900.00"}
@@ -81,7 +84,7 @@ def test_sending_to_payment_asks_payments_to_release_deferred_accounts(
         django_capture_on_commit_callbacks(execute=True),
     ):
         risk.score_declarations([pk])
-    send_task.assert_any_call("refunds.release_deferred", args=([pk],))
+    send_task.assert_any_call("refunds.release_settled", args=([pk],))
 
 
 def test_yellow_and_red_go_to_their_queues_with_a_due_time(regime, organisation, actor):

@@ -18,9 +18,8 @@ from clearance.celery import app as celery_app
 from clearance.models import Organisation, RiskScore, User
 from declarations import services
 from declarations.models import Declaration, Status
-from tests.conftest import Worker, wait_for, worker_env
+from tests.conftest import Worker, rates_for_today, wait_for, worker_env
 from tests.declarations.helpers import declaration_data
-from tests.risk.conftest import rates_for_today
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
