@@ -1,6 +1,8 @@
 """`make demo` (after installing) runs `python -m clearance.devstack`: start it as a user would."""
 
 import datetime
+import http.cookiejar
+import json
 import os
 import shlex
 import signal
@@ -9,6 +11,7 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from pathlib import Path
@@ -19,6 +22,7 @@ import pytest
 from django.conf import settings
 
 from tests.conftest import free_port
+from tests.declarations.helpers import LINE, declaration_data
 
 ROOT = Path(__file__).resolve().parent.parent
 # What `make demo` sets for its own processes and writes to DATA_DIR/demo.env: a second
@@ -100,11 +104,113 @@ def run_readme_commands(env: dict[str, str], base: str, data_dir: Path) -> None:
         )
         assert done.returncode == 0, f"{argv}: {done.stdout}{done.stderr}"
     key = done.stdout.split()[-1]  # create_api_key, last: its key, on the last line
-    request = urllib.request.Request(
-        base + "/api/v1/declarations/", headers={"Authorization": f"Bearer {key}"}
+    status, _body = call(base, "/api/v1/declarations/", key=key)
+    assert status == 200  # the demo knows the key the command made
+    a_parcel_today_is_priced_assessed_scored_and_paid(base, key)
+
+
+def call(
+    base: str, path: str, *, key: str = "", body: dict[str, Any] | None = None
+) -> tuple[int, Any]:
+    """A JSON request to the running demo's API."""
+    headers = {"Content-Type": "application/json"}
+    if key:
+        headers["Authorization"] = f"Bearer {key}"
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(base + path, data=data, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=20) as response:
+            return int(response.status), json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return int(error.code), json.loads(error.read() or b"null")
+
+
+def a_parcel_today_is_priced_assessed_scored_and_paid(base: str, key: str) -> None:
+    """On the demo's real clock: the estimator prices a 45 USD T-shirt sent to Korea today; a
+    USD parcel filed today by API is assessed (not held), scored by the demo's worker, and
+    paid through the sandbox gateway in the browser's way (a form post), then released."""
+    shirt = {
+        "description": "Cotton T-shirt",
+        "hs_code": "610910",
+        "quantity": "1",
+        "value": "45",
+        "origin_country": "CN",
+    }
+    status, estimate = call(
+        base,
+        "/api/v1/estimate/",
+        body={
+            "transport_mode": "express",
+            "purpose": "personal",
+            "currency": "USD",
+            "seller": {"country": "CN"},
+            "consignee": {"country": "KR", "id_number": "P123456789012"},
+            "lines": [shirt],
+        },
     )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        assert response.status == 200  # the demo knows the key the command made
+    assert status == 200, estimate
+    assert estimate["date"] == datetime.date.today().isoformat() and not estimate["held"]
+    assert estimate["total_due"]["amount"] is not None
+
+    parcel = declaration_data(
+        reference=f"DEMO-TODAY-{uuid.uuid4().hex[:6]}",
+        lines=[{**LINE, "quantity": "1", "value": "212.40"}],  # over the limit: owes duty
+    )
+    status, filed = call(base, "/api/v1/declarations/", key=key, body={**parcel, "submit": True})
+    assert status == 201, filed
+    assert filed["status"] == "submitted" and not filed["assessment"]["held"]
+    assert int(filed["assessment"]["total_due"]["amount"]) > 0
+    path = f"/api/v1/declarations/{filed['id']}/"
+    def moved_on() -> Any:
+        found = call(base, path, key=key)[1]
+        return found if found["status"] != "submitted" else None
+
+    scored = wait_until(moved_on)
+    if scored["status"] != "awaiting_payment":
+        return  # the demo's risk rules sent it to an officer: paying waits for the decision
+
+    browser = Browser(base)
+    browser.sign_in("platform@demo.example", "demo-password-2026")
+    checkout = browser.post(f"/payments/declarations/{filed['id']}/pay/", {})
+    browser.post(checkout, {"pay": "1"}, referer=checkout)
+    released = wait_until(lambda: call(base, path, key=key)[1]["status"] == "released" or None)
+    assert released
+
+
+def wait_until(probe: Any, timeout: float = 60) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = probe()
+        if found:
+            return found
+        time.sleep(0.5)
+    raise AssertionError("timed out")
+
+
+class Browser:
+    """Just enough of a browser for the demo's forms: cookies, CSRF, redirects."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+
+    def token(self) -> str:
+        return next(c.value for c in self.jar if c.name == "csrftoken")
+
+    def sign_in(self, email: str, password: str) -> None:
+        self.opener.open(self.base + "/account/login/", timeout=20).read()
+        self.post("/account/login/", {"username": email, "password": password})
+
+    def post(self, path: str, form: dict[str, str], referer: str = "") -> str:
+        """Post a form; returns the path it ended on, after redirects."""
+        url = path if path.startswith("http") else self.base + path
+        data = urllib.parse.urlencode({**form, "csrfmiddlewaretoken": self.token()}).encode()
+        request = urllib.request.Request(
+            url, data=data, headers={"Referer": referer or url, "X-CSRFToken": self.token()}
+        )
+        with self.opener.open(request, timeout=30) as response:
+            return str(response.geturl())
 
 
 def run_demo(env: dict[str, str], log: Path, *, then: Any = None) -> None:
