@@ -1,6 +1,8 @@
 """Pages of payments and refunds: the seller's payments page, paying, asking for a refund,
 the provider's webhook, and the officers' refund queue."""
 
+import contextlib
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
@@ -93,7 +95,15 @@ def pay_statement(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def payment_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """Where the provider sends the payer back. The webhook settles the payment; if it has
+    not arrived yet, the provider is asked once (a lost webhook is found here, not only by
+    the sweeper minutes later), and the page goes on polling the status meanwhile."""
     payment = access.payment_for_user(_user(request), pk)
+    if payment.status == Payment.Status.PENDING and payment.provider_reference:
+        # The provider unreachable: the page says pending, and the sweeper asks again.
+        with contextlib.suppress(ServiceError):
+            services.payment_reconcile(payment=payment)
+        payment.refresh_from_db()
     return render(request, "refunds/payment_detail.html", {"payment": payment})
 
 

@@ -467,3 +467,31 @@ def test_the_refund_service_pays_out_through_stripe_once(stripe_api, approved_re
     assert made["amount"] == 12000
     kinds = LedgerEntry.objects.filter(refund=refund).values_list("kind", "amount")
     assert sorted(kinds) == [("adjustment", Decimal("-12000")), ("refund", Decimal("12000"))]
+
+
+@pytest.mark.django_db
+def test_the_payer_back_from_stripe_sees_it_paid_when_the_webhook_was_lost(
+    client, stripe_api, organisation, owner, actor
+):
+    payment, _url = start(organisation, actor)
+    stripe_api.pay(payment.provider_reference)  # paid; the webhook never arrives
+    client.force_login(owner)
+
+    page = client.get(reverse("payment_detail", args=[payment.pk]))
+
+    assert page.status_code == 200
+    assert effects(payment) == ("settled", Status.RELEASED, 1)
+
+
+@pytest.mark.django_db
+def test_the_payer_back_while_stripe_is_unreachable_sees_it_pending(
+    client, stripe_api, organisation, owner, actor, settings
+):
+    payment, _url = start(organisation, actor)
+    settings.STRIPE_API_BASE = f"http://127.0.0.1:{free_port()}"
+    client.force_login(owner)
+
+    page = client.get(reverse("payment_detail", args=[payment.pk]))
+
+    assert page.status_code == 200
+    assert effects(payment) == ("pending", Status.AWAITING_PAYMENT, 0)
