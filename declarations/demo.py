@@ -4,6 +4,8 @@ so each has its lines, versions, assessment, history and timeline."""
 from collections.abc import Mapping
 from typing import Any
 
+from django.db import transaction
+
 from clearance.models import Organisation
 from declarations import services
 from declarations.models import Declaration, Lane, Status
@@ -94,16 +96,22 @@ def seed(organisation: Organisation) -> list[Declaration]:
         existing = Declaration.objects.filter(organisation=organisation, reference=reference)
         if existing.exists():
             continue
-        declaration = services.declaration_create(
-            organisation=organisation, data=_data(reference, n), submit=bool(journey), actor=filer
-        )
-        for status, lane in journey[1:]:
-            if declaration.status == Status.HELD:
-                break  # nothing moves a parcel that could not be assessed
-            actor = filer if status == Status.CANCELLED else customs
-            declaration = services.declaration_transition(
-                declaration=declaration, to=status, actor=actor, lane=lane
+        # One transaction per journey: the scoring a submission queues after commit finds the
+        # declaration where its journey ends, so a running worker cannot move it halfway.
+        with transaction.atomic():
+            declaration = services.declaration_create(
+                organisation=organisation,
+                data=_data(reference, n),
+                submit=bool(journey),
+                actor=filer,
             )
+            for status, lane in journey[1:]:
+                if declaration.status == Status.HELD:
+                    break  # nothing moves a parcel that could not be assessed
+                actor = filer if status == Status.CANCELLED else customs
+                declaration = services.declaration_transition(
+                    declaration=declaration, to=status, actor=actor, lane=lane
+                )
         made.append(declaration)
     return made
 
