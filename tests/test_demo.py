@@ -161,6 +161,7 @@ def a_parcel_today_is_priced_assessed_scored_and_paid(base: str, key: str) -> No
     assert filed["status"] == "submitted" and not filed["assessment"]["held"]
     assert int(filed["assessment"]["total_due"]["amount"]) > 0
     path = f"/api/v1/declarations/{filed['id']}/"
+
     def moved_on() -> Any:
         found = call(base, path, key=key)[1]
         return found if found["status"] != "submitted" else None
