@@ -197,7 +197,7 @@ class Browser:
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
 
     def token(self) -> str:
-        return next(c.value for c in self.jar if c.name == "csrftoken")
+        return next(str(c.value) for c in self.jar if c.name == "csrftoken")
 
     def sign_in(self, email: str, password: str) -> None:
         self.opener.open(self.base + "/account/login/", timeout=20).read()
