@@ -1,6 +1,7 @@
 """Celery tasks of the clearance core. Each takes ids and is safe to run twice."""
 
 import logging
+import time
 from datetime import timedelta
 
 from celery import shared_task
@@ -142,12 +143,25 @@ def score_declarations(ids: list[int]) -> int:
     return risk.score_declarations(ids, and_waiting=SCORING_CHUNK - len(ids))
 
 
-@shared_task(name="clearance.render_release_notices", time_limit=600, soft_time_limit=580)
-def render_release_notices(declaration_ids: list[int]) -> None:
+# How long one rendering task keeps a worker process before it hands the rest of its notices
+# back to the queue: a PDF takes about 0.2 s, and scoring waits at most this long for a process.
+RENDER_SLICE_SECONDS = 1.0
+
+
+@shared_task(name="clearance.render_release_notices", time_limit=120, soft_time_limit=100)
+def render_release_notices(declaration_ids: list[int]) -> int:
     """Render the PDFs of these release notices (each once). On the documents queue, which
-    workers read after the clearance queue, so rendering never holds up scoring."""
-    for pk in declaration_ids:
+    workers read after the clearance queue; after a slice of time the rest go back to that
+    queue, so a batch's thousand PDFs never hold a process while declarations wait to be
+    scored. Returns how many it rendered."""
+    started = time.monotonic()
+    for done, pk in enumerate(declaration_ids, start=1):
         release_notices.render(pk)
+        rest = declaration_ids[done:]
+        if rest and time.monotonic() - started > RENDER_SLICE_SECONDS:
+            release.queue_render(rest)
+            return done
+    return len(declaration_ids)
 
 
 @shared_task(name="clearance.sweep_clearance", time_limit=120)

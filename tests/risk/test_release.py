@@ -391,3 +391,31 @@ def test_an_amendment_and_a_payment_sent_together_never_release_an_unscored_vers
         assert results[1] == "settled"
         never_released_unscored(declaration)
         assert Payment.objects.get(pk=payment.pk).status == Payment.Status.SETTLED
+
+
+@pytest.mark.django_db
+def test_rendering_a_batchs_notices_hands_the_rest_back_after_its_slice_of_time(
+    regime, organisation, actor, monkeypatch, django_capture_on_commit_callbacks
+):
+    from clearance import tasks
+
+    consignees = [
+        {"name": f"Buyer {n}", "address": "1 Road", "country": "KR", "id_number": f"P{n:012d}"}
+        for n in range(3)
+    ]  # three buyers: no split shipment
+    ids = [submit(organisation, actor, consignee=c).pk for c in consignees]
+    risk.score_declarations(ids)
+    assert set(Declaration.objects.filter(pk__in=ids).values_list("status", flat=True)) == {
+        Status.RELEASED
+    }
+    monkeypatch.setattr(tasks, "RENDER_SLICE_SECONDS", 0)  # every slice ends after one PDF
+    with (
+        mock.patch("celery.current_app.send_task") as send_task,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        assert tasks.render_release_notices(sorted(ids)) == 1
+
+    rendered = [pk for pk in ids if ReleaseNotice.objects.get(declaration_id=pk).file]
+    assert rendered == [min(ids)]
+    [(args, queue)] = sent_documents(send_task)
+    assert args == (sorted(ids)[1:],) and str(queue).endswith("-documents")
