@@ -17,6 +17,7 @@ demo: system $(VENV)/.installed node_modules/.installed messages
 test: system $(VENV)/.installed node_modules/.installed messages
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	DEBUG=true $(BIN)/mypy .
 	DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
 	DEBUG=true DJANGO_ALLOW_ASYNC_UNSAFE=true $(BIN)/pytest $(PYTEST_ARGS)

@@ -1,7 +1,7 @@
 """Risk scoring speed: the batch path, the workers' rate, and 10,000 submissions end to end.
 
 1. Scores N submitted declarations (default 10,000, in the chunks submission queues) by
-   calling the batch path the worker runs (``clearance.risk.score_declarations``: rules,
+   calling the batch path the worker runs (``clearance.risk.scoring.score_declarations``: rules,
    history lookups, the score rows, the status moves with history, the review cases) in this
    one process, and prints declarations scored per second.
 2. With a real ``celery worker`` started as ``make demo`` starts it (two processes, the
@@ -53,9 +53,11 @@ from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from clearance import regimes, risk  # noqa: E402
+from clearance import regimes  # noqa: E402
 from clearance.celery import app  # noqa: E402
-from clearance.models import ExchangeRate, Organisation, RiskScore, User  # noqa: E402
+from clearance.models import ExchangeRate, Organisation, User  # noqa: E402
+from clearance.risk import scoring  # noqa: E402
+from clearance.risk.models import RiskScore  # noqa: E402
 from declarations import services  # noqa: E402
 from declarations.models import Declaration, Status  # noqa: E402
 
@@ -153,7 +155,7 @@ def main() -> None:
     start = time.perf_counter()
     scored = 0
     for i in range(0, len(ids), services.SCORING_CHUNK):
-        scored += risk.score_declarations(ids[i : i + services.SCORING_CHUNK])
+        scored += scoring.score_declarations(ids[i : i + services.SCORING_CHUNK])
     batch_rate = scored / (time.perf_counter() - start)
     redis_client().delete(QUEUE, f"{QUEUE}-documents")  # part 1's notices: not rendered here
 

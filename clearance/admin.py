@@ -11,15 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from clearance import regimes
-from clearance.models import (
-    ExchangeRate,
-    Membership,
-    Organisation,
-    Regime,
-    Role,
-    TariffRate,
-    User,
-)
+from clearance.models import ExchangeRate, Membership, Organisation, Regime, Role, TariffRate, User
 
 
 @admin.register(User)

@@ -12,7 +12,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from clearance.services import ServiceError
+from clearance.errors import ServiceError
 
 
 def flatten_errors(detail: Any, path: str = "") -> list[dict[str, str]]:

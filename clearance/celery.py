@@ -23,6 +23,10 @@ app.conf.beat_schedule = {
         "task": "clearance.sweep_clearance",
         "schedule": 60.0,
     },
+    "sweep-release-notices": {
+        "task": "clearance.sweep_release_notices",
+        "schedule": 60.0,
+    },
     "refresh-reference-prices": {
         "task": "clearance.refresh_reference_prices",
         "schedule": crontab(hour=3, minute=30),

@@ -33,8 +33,8 @@ from django.db.models import Max
 from django.utils.translation import gettext as _
 
 from clearance import regimes
+from clearance.errors import ServiceError
 from clearance.models import ExchangeRate
-from clearance.services import ServiceError
 
 log = logging.getLogger(__name__)
 

@@ -24,10 +24,11 @@ from django.utils.translation import gettext as _
 
 from clearance import assessment
 from clearance.assessment import AggregationRule, Override, RegimeRules, TariffLine
+from clearance.errors import ServiceError
 from clearance.models import Certainty, ExchangeRate, Regime, TariffRate, TransportMode, User
 from clearance.queue import enqueue_on_commit
 from clearance.reference import DATA_DIR, countries, currency_exists
-from clearance.services import ServiceError, _by
+from clearance.services import _by
 
 # How long a rate stays in force where no regime says (``Regime.exchange_rate_days`` does for
 # every assessment): a week, which covers a daily publisher's weekends and holidays.

@@ -13,19 +13,10 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
+from clearance.errors import ServiceError
 from clearance.models import Membership, Notification, Organisation, Role, User
 from clearance.queue import enqueue_on_commit
 from clearance.tokens import read_verification_token
-
-
-class ServiceError(Exception):
-    """A business rule refused the request; ``field`` names the input at fault, if any."""
-
-    def __init__(self, message: str, *, field: str | None = None, code: str = "invalid") -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-        self.code = code
 
 
 def _by(instance: Any, by: User | None) -> Any:

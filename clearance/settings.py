@@ -45,6 +45,8 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 INSTALLED_APPS = [
     "clearance",
     "declarations",
+    "clearance.risk",
+    "clearance.review",
     "refunds",
     "publications",
     "django.contrib.admin",

@@ -1,23 +1,21 @@
 """Celery tasks of the clearance core. Each takes ids and is safe to run twice."""
 
 import logging
-import time
 from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import EmailMultiAlternatives
-from django.db import InterfaceError, OperationalError
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from clearance import ratefeed, regimes, release, release_notices
+from clearance import ratefeed, regimes
+from clearance.errors import ServiceError
 from clearance.models import Notification, User
-from clearance.services import ServiceError
 from clearance.tokens import verification_token
 
 log = logging.getLogger(__name__)
@@ -114,67 +112,7 @@ def sweep_notification_outbox() -> int:
     return len(ids)
 
 
-# --- Risk scoring and release notices --------------------------------------------------------
-
-UNSCORED_AFTER = timedelta(minutes=3)
-
-
-@shared_task(
-    name="clearance.score_declarations",
-    # Said here as well as in the settings: a message is acknowledged only after its set is
-    # scored, so a dead worker's sets are handed out again (by the broker after its visibility
-    # timeout, by the sweeper within minutes).
-    acks_late=True,
-    reject_on_worker_lost=True,
-    time_limit=300,
-    soft_time_limit=280,
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=True,
-    max_retries=5,
-)
-def score_declarations(ids: list[int]) -> int:
-    """Score a set of submitted declarations, and others waiting up to a full set. Safe to run
-    twice: a version is scored once, and a declaration that has moved on is left alone. A
-    lost database connection (a transient error) rolls the whole set back, so retrying it
-    cannot duplicate anything."""
-    from clearance import risk
-    from declarations.services import SCORING_CHUNK
-
-    return risk.score_declarations(ids, and_waiting=SCORING_CHUNK - len(ids))
-
-
-# How long one rendering task keeps a worker process before it hands the rest of its notices
-# back to the queue: a PDF takes about 0.2 s, and scoring waits at most this long for a process.
-RENDER_SLICE_SECONDS = 1.0
-
-
-@shared_task(name="clearance.render_release_notices", time_limit=120, soft_time_limit=100)
-def render_release_notices(declaration_ids: list[int]) -> int:
-    """Render the PDFs of these release notices (each once). On the documents queue, which
-    workers read after the clearance queue; after a slice of time the rest go back to that
-    queue, so a batch's thousand PDFs never hold a process while declarations wait to be
-    scored. Returns how many it rendered."""
-    started = time.monotonic()
-    for done, pk in enumerate(declaration_ids, start=1):
-        release_notices.render(pk)
-        rest = declaration_ids[done:]
-        if rest and time.monotonic() - started > RENDER_SLICE_SECONDS:
-            release.queue_render(rest)
-            return done
-    return len(declaration_ids)
-
-
-@shared_task(name="clearance.sweep_clearance", time_limit=120)
-def sweep_clearance() -> int:
-    """Work a lost message or a dead worker left behind: declarations submitted minutes ago and
-    still unscored are queued again; release notices asked for are rendered."""
-    from clearance import risk
-    from declarations.services import queue_scoring
-
-    ids = risk.unscored(UNSCORED_AFTER)
-    queue_scoring(ids)
-    release.queue_render(release_notices.missing())
-    return len(ids)
+# --- Exchange rates -------------------------------------------------------------------------
 
 
 @shared_task(
@@ -201,10 +139,3 @@ def carry_demo_rates() -> int:
     """With DEBUG on only (a demo): repeat the newest published rates up to today as demo
     rates, so the demo assesses today's parcels on a closed network."""
     return regimes.demo_rates_carry_forward(timezone.localdate())
-
-
-@shared_task(name="clearance.refresh_reference_prices", time_limit=600)
-def refresh_reference_prices() -> int:
-    from clearance import risk_history
-
-    return risk_history.reference_prices_refresh()

@@ -6,8 +6,10 @@ from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 from django_otp.admin import OTPAdminSite
 
-from clearance import estimator, review_views, views
+from clearance import estimator, views
 from clearance.forms import QueuedPasswordResetForm, SignInForm
+from clearance.review import views as review_views
+from clearance.risk import views as risk_views
 from publications import api_urls as publications_api
 from publications import feeds as publications_feeds
 from publications import views as publications_views
@@ -61,10 +63,10 @@ urlpatterns = [
     path("feeds/consultations/", publications_feeds.ConsultationsFeed(), name="consultations_feed"),
     path("api/v1/publications/", include(publications_api.publications)),
     path("api/v1/consultations/", include(publications_api.consultations)),
-    path("staff/risk/rules/", review_views.rule_list, name="risk_rules"),
-    path("staff/risk/rules/new/", review_views.rule_edit, name="risk_rule_new"),
-    path("staff/risk/rules/<int:pk>/", review_views.rule_edit, name="risk_rule"),
-    path("staff/risk/lanes/", review_views.risk_settings, name="risk_settings"),
+    path("staff/risk/rules/", risk_views.rule_list, name="risk_rules"),
+    path("staff/risk/rules/new/", risk_views.rule_edit, name="risk_rule_new"),
+    path("staff/risk/rules/<int:pk>/", risk_views.rule_edit, name="risk_rule"),
+    path("staff/risk/lanes/", risk_views.risk_settings, name="risk_settings"),
     path("staff/review/", review_views.queue, name="review_queue"),
     path("staff/review/held/", review_views.held, name="review_held"),
     path("staff/review/<int:pk>/", review_views.case, name="review_case"),

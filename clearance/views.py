@@ -19,6 +19,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from clearance import health, regimes, services
 from clearance.access import staff_required
+from clearance.errors import ServiceError
 from clearance.forms import OneTimeCodeForm, RegistrationForm
 from clearance.models import Notification, User
 
@@ -53,7 +54,7 @@ def register(request: HttpRequest) -> HttpResponse:
                 organisation_name=data["organisation_name"],
                 language=data["language"],
             )
-        except services.ServiceError as error:
+        except ServiceError as error:
             form.add_error(error.field, error.message)
         else:
             return render(request, "registration/register_done.html", {"email": data["email"]})
@@ -63,7 +64,7 @@ def register(request: HttpRequest) -> HttpResponse:
 def verify_email(request: HttpRequest, token: str) -> HttpResponse:
     try:
         services.user_verify_email(token=token)
-    except services.ServiceError as error:
+    except ServiceError as error:
         return render(request, "registration/verify_failed.html", {"error": error}, status=400)
     messages.success(request, _("Your email address is confirmed. You can now sign in."))
     return redirect("login")

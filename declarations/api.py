@@ -32,8 +32,8 @@ from rest_framework.views import APIView
 
 from clearance import reference
 from clearance.api import envelope
+from clearance.errors import ServiceError
 from clearance.models import Organisation
-from clearance.services import ServiceError
 from declarations import access, csvfiles, services
 from declarations.models import ApiKey, CsvUpload, Declaration, IdempotencyRecord, Status
 from declarations.services import Actor

@@ -19,9 +19,9 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from clearance.errors import ServiceError
 from clearance.models import Organisation, User
 from clearance.queue import enqueue_on_commit
-from clearance.services import ServiceError
 from declarations import services, validation
 from declarations.models import ApiKey, CsvUpload, Declaration
 from declarations.services import Actor

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from clearance.models import Purpose, TransportMode
-from clearance.services import ServiceError
+from clearance.workflow import Workflow
 
 
 class Status(models.TextChoices):
@@ -89,15 +89,9 @@ OPEN_STATUSES = frozenset(
 )
 
 
-def check_transition(current: str, target: str) -> None:
-    """The one guard: refuses a move that ``TRANSITIONS`` does not list."""
-    if target not in TRANSITIONS.get(current, frozenset()):
-        raise ServiceError(
-            _("A declaration that is %(current)s cannot become %(target)s.")
-            % {"current": Status(current).label, "target": Status(target).label},
-            field="status",
-            code="invalid_transition",
-        )
+WORKFLOW = Workflow(_("declaration"), Status, TRANSITIONS)
+# The guard every move of a declaration goes through (``clearance.workflow``).
+check_transition = WORKFLOW.check
 
 
 class Lane(models.TextChoices):

@@ -23,8 +23,8 @@ from simple_history.signals import pre_create_historical_record
 from simple_history.utils import bulk_create_with_history
 
 from clearance import assessment, bulk, reference, regimes
+from clearance.errors import ServiceError
 from clearance.models import Organisation, User
-from clearance.services import ServiceError
 from declarations import validation
 from declarations.models import (
     OPEN_STATUSES,

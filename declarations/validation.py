@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 from django.utils.translation import gettext as _
 
 from clearance import reference
+from clearance.errors import ServiceError
 from clearance.models import Purpose, TransportMode
-from clearance.services import ServiceError
 
 MAX_LINES = 999
 # The fields of an item line, in the order the form, the CSV file and the API show them.

@@ -15,8 +15,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from clearance import reference
+from clearance.errors import ServiceError
 from clearance.models import Membership, Organisation, User
-from clearance.services import ServiceError
 from declarations import access, csvfiles, services
 from declarations.forms import (
     ApiKeyForm,

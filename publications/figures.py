@@ -47,10 +47,10 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from clearance import regimes
+from clearance.errors import ServiceError
 from clearance.models import Regime
 from clearance.money import format_money
 from clearance.reference import countries
-from clearance.services import ServiceError
 
 # Settings the texts may state, by placeholder name.
 SETTINGS: dict[str, str] = {

@@ -24,6 +24,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from clearance.workflow import Workflow
+
 MARK_START = "\ue000"
 MARK_STOP = "\ue001"
 
@@ -141,6 +143,7 @@ class Version(models.Model):
         Status.PUBLISHED: {Status.SUPERSEDED},
         Status.SUPERSEDED: set(),
     }
+    WORKFLOW: ClassVar[Workflow] = Workflow(_("version"), Status, TRANSITIONS)
 
     publication = models.ForeignKey(Publication, on_delete=models.PROTECT, related_name="versions")
     number = models.PositiveIntegerField(
@@ -243,6 +246,7 @@ class Consultation(models.Model):
         Status.CLOSED: {Status.CONCLUDED},
         Status.CONCLUDED: set(),
     }
+    WORKFLOW: ClassVar[Workflow] = Workflow(_("consultation"), Status, TRANSITIONS)
 
     version = models.OneToOneField(Version, on_delete=models.PROTECT, related_name="consultation")
     title = models.CharField(_("title"), max_length=250)
@@ -355,6 +359,7 @@ class Comment(models.Model):
         Status.PUBLISHED: {Status.REJECTED},
         Status.REJECTED: {Status.PUBLISHED},
     }
+    WORKFLOW: ClassVar[Workflow] = Workflow(_("comment"), Status, TRANSITIONS)
 
     consultation = models.ForeignKey(
         Consultation, on_delete=models.PROTECT, related_name="comments"

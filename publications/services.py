@@ -21,9 +21,10 @@ from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from clearance.errors import ServiceError
 from clearance.models import User
 from clearance.queue import enqueue_on_commit
-from clearance.services import ServiceError, _by, notify
+from clearance.services import _by, notify
 from publications import figures, markdown
 from publications.models import (
     Attachment,
@@ -48,16 +49,6 @@ CAMPAIGN_SIMILARITY = 0.9
 CAMPAIGN_WINDOW = 500
 SEARCH_CONFIGS = {"en": "english", "ko": "simple"}
 _TRACKING_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
-
-
-def _guard(kind: str, transitions: dict[str, set[str]], old: str, new: str) -> None:
-    if new not in transitions.get(old, set()):
-        raise ServiceError(
-            _("A %(kind)s cannot move from %(old)s to %(new)s.")
-            % {"kind": kind, "old": old, "new": new},
-            field="status",
-            code="invalid_transition",
-        )
 
 
 # --- Publications and versions --------------------------------------------------------------
@@ -157,7 +148,7 @@ def _lock_version(version: Version) -> Version:
 def version_propose(*, version: Version, by: User | None) -> Version:
     with transaction.atomic():
         version = _lock_version(version)
-        _guard("version", Version.TRANSITIONS, version.status, Version.Status.PROPOSED)
+        Version.WORKFLOW.check(version.status, Version.Status.PROPOSED)
         version.status = Version.Status.PROPOSED
         _by(version, by).save(update_fields=["status"])
     return version
@@ -205,7 +196,7 @@ def version_publish(
         )
     with transaction.atomic():
         version = _lock_version(version)
-        _guard("version", Version.TRANSITIONS, version.status, Version.Status.PUBLISHED)
+        Version.WORKFLOW.check(version.status, Version.Status.PUBLISHED)
         if effective_date is not None:
             version.effective_date = effective_date
         if version.effective_date is None:
@@ -336,9 +327,7 @@ def versions_refresh_figures() -> int:
 def _consultation_conclude(
     consultation: Consultation, final: Version, by: User | None, at: datetime
 ) -> None:
-    _guard(
-        "consultation", Consultation.TRANSITIONS, consultation.status, Consultation.Status.CONCLUDED
-    )
+    Consultation.WORKFLOW.check(consultation.status, Consultation.Status.CONCLUDED)
     consultation.status = Consultation.Status.CONCLUDED
     consultation.final_version = final
     consultation.response_html = markdown.render(consultation.response)
@@ -473,7 +462,7 @@ def consultations_advance(*, now: datetime | None = None) -> int:
                     if locked.status == Consultation.Status.UPCOMING
                     else Consultation.Status.CLOSED
                 )
-                _guard("consultation", Consultation.TRANSITIONS, locked.status, nxt)
+                Consultation.WORKFLOW.check(locked.status, nxt)
                 locked.status = nxt
                 _by(locked, None).save(update_fields=["status"])
                 if nxt == Consultation.Status.OPEN:
@@ -724,7 +713,7 @@ def comment_moderate(*, comment: Comment, approve: bool, by: User) -> Comment:
         comment = (
             Comment.objects.select_for_update().select_related("consultation").get(pk=comment.pk)
         )
-        _guard("comment", Comment.TRANSITIONS, comment.status, target)
+        Comment.WORKFLOW.check(comment.status, target)
         comment.status = target
         comment.moderated_at = timezone.now()
         comment.moderated_by = by

@@ -19,8 +19,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from clearance.access import staff_required
+from clearance.errors import ServiceError
 from clearance.models import User
-from clearance.services import ServiceError
 from publications import forms, markdown, services
 from publications.models import (
     MARK_START,

@@ -21,7 +21,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from clearance.services import ServiceError
+from clearance.errors import ServiceError
+from clearance.workflow import Workflow
 
 MONEY_DIGITS = 18
 MONEY_PLACES = 4
@@ -343,14 +344,7 @@ REFUND_HOLDING = frozenset(
 )
 
 
-def check_refund_transition(current: str, target: str) -> None:
-    if target not in REFUND_TRANSITIONS.get(current, frozenset()):
-        raise ServiceError(
-            _("A refund that is %(current)s cannot become %(target)s.")
-            % {"current": RS(current).label, "target": RS(target).label},
-            field="status",
-            code="invalid_transition",
-        )
+REFUND_WORKFLOW = Workflow(_("refund"), RefundStatus, REFUND_TRANSITIONS)
 
 
 class Refund(models.Model):

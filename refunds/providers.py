@@ -52,7 +52,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
-from clearance.services import ServiceError
+from clearance.errors import ServiceError
 from refunds.models import Payment, Refund, SandboxPayout
 
 SIGNATURE_HEADER = "X-Sandbox-Signature"

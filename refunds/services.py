@@ -37,16 +37,18 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from clearance import release
+from clearance.errors import ServiceError
 from clearance.models import Organisation, User
 from clearance.money import format_money
 from clearance.queue import enqueue_on_commit
 from clearance.reference import currency_decimals
-from clearance.services import ServiceError, _by, notify
+from clearance.review import release
+from clearance.services import _by, notify
 from declarations.models import Declaration, Status
 from declarations.services import Actor, lock, sniff
 from refunds.models import (
     REFUND_HOLDING,
+    REFUND_WORKFLOW,
     ZERO,
     DeferredAccount,
     LedgerEntry,
@@ -57,7 +59,6 @@ from refunds.models import (
     RefundStatus,
     Statement,
     StatementLine,
-    check_refund_transition,
 )
 from refunds.providers import CallbackEvent, get_provider
 
@@ -547,7 +548,7 @@ def _lock_refund(refund_id: int) -> Refund:
 
 
 def _move(refund: Refund, to: str, by: User | None, note: str = "") -> None:
-    check_refund_transition(refund.status, to)
+    REFUND_WORKFLOW.check(refund.status, to)
     refund.status = to
     if note:
         refund.decision_note = note[:500]

@@ -44,7 +44,7 @@ from django.db.models import Q
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from clearance.services import ServiceError
+from clearance.errors import ServiceError
 from refunds.models import Payment, Refund
 from refunds.providers import CallbackEvent, CallbackRefused, Checkout, ProviderUnavailable
 

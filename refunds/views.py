@@ -14,8 +14,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from clearance.access import staff_required
+from clearance.errors import ServiceError
 from clearance.models import User
-from clearance.services import ServiceError
 from declarations import access as declaration_access
 from declarations.models import Declaration, Status
 from declarations.services import Actor

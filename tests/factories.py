@@ -5,7 +5,8 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from clearance import services
-from clearance.models import Membership, Organisation, RiskRule, User
+from clearance.models import Membership, Organisation, User
+from clearance.risk.models import RiskRule
 
 PASSWORD = "correct-horse-battery-9"
 

@@ -13,8 +13,10 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 from rest_framework.test import APIClient
 
-from clearance import review
-from clearance.models import ReleaseNotice, ReviewCase, RiskScore, RiskSettings, Role, User
+from clearance.models import Role, User
+from clearance.review import services as review
+from clearance.review.models import ReleaseNotice, ReviewCase
+from clearance.risk.models import RiskScore, RiskSettings
 from declarations.models import Declaration, Status
 from tests.conftest import assert_accessible, sign_in, wait_for
 from tests.declarations.helpers import LINE, declaration_data, fill_header

@@ -7,7 +7,7 @@ from rest_framework.test import APIRequestFactory
 from rest_framework.views import APIView
 
 from clearance.api import flatten_errors
-from clearance.services import ServiceError
+from clearance.errors import ServiceError
 
 
 class Line(serializers.Serializer[dict[str, str]]):

@@ -6,8 +6,9 @@ import json
 import pytest
 from django.utils import timezone
 
-from clearance import bulk, risk
-from clearance.models import RiskScore, RiskSettings
+from clearance import bulk
+from clearance.risk import scoring as risk
+from clearance.risk.models import RiskScore, RiskSettings
 from declarations import services
 from declarations.models import Declaration, Status, StatusChange
 from tests.declarations.helpers import declaration_data

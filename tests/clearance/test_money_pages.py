@@ -10,8 +10,9 @@ from django.core import signing
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from clearance import release_notices
-from clearance.models import Notification, ReleaseNotice, Role
+from clearance.models import Notification, Role
+from clearance.review import notices as release_notices
+from clearance.review.models import ReleaseNotice
 from clearance.services import render_notification
 from declarations.models import Declaration, DeclarationVersion, Status
 from declarations.services import Actor

@@ -2,6 +2,7 @@ import pytest
 from django_otp.plugins.otp_static.models import StaticToken
 
 from clearance import services
+from clearance.errors import ServiceError
 from tests.factories import PASSWORD, OrganisationFactory, current_totp, staff_user
 
 pytestmark = pytest.mark.django_db
@@ -99,5 +100,5 @@ def test_role_changes_are_recorded_with_who_made_them():
 
 def test_an_unknown_role_is_refused_by_name():
     officer = staff_user("officer")
-    with pytest.raises(services.ServiceError, match="Unknown role: inspector"):
+    with pytest.raises(ServiceError, match="Unknown role: inspector"):
         services.user_set_roles(user=officer, roles=["inspector"], by=None)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from clearance.services import ServiceError
+from clearance.errors import ServiceError
 from declarations import services
 from declarations.models import Declaration, Status, StatusChange, check_transition
 from declarations.services import Actor

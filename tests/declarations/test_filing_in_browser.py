@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from clearance.models import RiskSettings
+from clearance.risk.models import RiskSettings
 from declarations.models import Declaration, Status
 from tests.conftest import assert_accessible, rates_for_today, sign_in, wait_for
 from tests.declarations.helpers import fill_header

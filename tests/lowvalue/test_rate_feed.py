@@ -9,8 +9,8 @@ from django.core.cache import cache
 from django.core.management import call_command
 
 from clearance import ratefeed, regimes
+from clearance.errors import ServiceError
 from clearance.models import ExchangeRate, Regime
-from clearance.services import ServiceError
 from tests.ratefeed_server import ecb_daily_zip, ecb_history_zip
 
 pytestmark = pytest.mark.django_db

@@ -4,8 +4,8 @@ import uuid
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from clearance.errors import ServiceError
 from clearance.models import Notification
-from clearance.services import ServiceError
 from publications import services
 from publications.models import Comment
 from tests.clearance.test_staff_access import sign_in

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from clearance.services import ServiceError
+from clearance.errors import ServiceError
 from publications import services
 from publications.models import Consultation
 from tests.publications.helpers import publication

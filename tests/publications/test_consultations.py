@@ -4,7 +4,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from clearance.services import ServiceError
+from clearance.errors import ServiceError
 from publications import services
 from publications.models import Consultation, Version
 from publications.tasks import advance_consultations

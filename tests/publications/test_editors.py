@@ -2,6 +2,7 @@ import uuid
 
 import pytest
 
+from clearance.errors import ServiceError
 from clearance.models import Notification
 from publications import services
 from publications.models import Comment, Consultation, Subscription
@@ -74,6 +75,6 @@ def test_a_theme_of_another_consultation_cannot_be_given_to_a_comment():
     first, second = open_consultation(), open_consultation()
     theme = services.theme_create(consultation=second, title="Elsewhere", by=None)
     comment = submit(first, user=UserFactory())
-    with pytest.raises(services.ServiceError):
+    with pytest.raises(ServiceError):
         services.comment_set_theme(comment=comment, theme=theme, by=None)
     assert Comment.objects.get(pk=comment.pk).theme is None

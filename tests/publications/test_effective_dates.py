@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from clearance.services import ServiceError
+from clearance.errors import ServiceError
 from publications import services
 from publications.models import Version
 from tests.publications.helpers import RETURNS_POLICY, open_consultation, publication, published

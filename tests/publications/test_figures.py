@@ -11,8 +11,8 @@ import pytest
 from django.core.management import call_command
 
 from clearance import regimes
+from clearance.errors import ServiceError
 from clearance.models import Regime
-from clearance.services import ServiceError
 from publications import demo, services
 from publications.models import Publication, Version
 from publications.tasks import refresh_figures

@@ -2,7 +2,7 @@ from datetime import date
 
 import pytest
 
-from clearance.services import ServiceError
+from clearance.errors import ServiceError
 from publications import services
 from publications.models import Version
 from tests.factories import staff_user

@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from clearance.services import ServiceError
+from clearance.errors import ServiceError
 from declarations.models import Status, StatusChange
 from declarations.services import Actor
 from refunds import services

@@ -3,7 +3,7 @@ from decimal import Decimal
 import pytest
 from django.db import DatabaseError, connection, transaction
 
-from clearance.services import ServiceError
+from clearance.errors import ServiceError
 from refunds.models import LedgerEntry
 from tests.refunds.helpers import due_declaration
 

@@ -7,8 +7,8 @@ import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from clearance.errors import ServiceError
 from clearance.models import Notification
-from clearance.services import ServiceError
 from refunds import services
 from refunds.models import LedgerEntry, Refund, SandboxPayout
 from tests.factories import staff_user

@@ -6,8 +6,8 @@ from decimal import Decimal
 import pytest
 import time_machine
 
+from clearance.errors import ServiceError
 from clearance.models import Notification
-from clearance.services import ServiceError
 from declarations.models import Status
 from declarations.services import Actor
 from refunds import services, tasks

@@ -9,7 +9,7 @@ import pytest
 import stripe
 from django.urls import reverse
 
-from clearance.services import ServiceError
+from clearance.errors import ServiceError
 from declarations.models import Status
 from refunds import services
 from refunds.models import LedgerEntry, Payment, ProviderEvent, Refund

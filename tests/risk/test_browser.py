@@ -8,7 +8,8 @@ import re
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from clearance.models import ReleaseNotice, RiskSettings
+from clearance.review.models import ReleaseNotice
+from clearance.risk.models import RiskSettings
 from declarations import services
 from declarations.models import Declaration, Status
 from tests.conftest import assert_accessible, pass_second_factor, rates_for_today, sign_in, wait_for
@@ -125,7 +126,7 @@ def test_a_supervisor_previews_a_rule_change_on_accessible_pages(
 
 
 def test_the_inspection_form_of_a_red_case_is_accessible(page: Page, live_server):
-    from clearance import risk
+    from clearance.risk import scoring as risk
 
     base = live_server.url
     rates_for_today()

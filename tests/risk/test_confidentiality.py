@@ -8,8 +8,12 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from clearance import release_notices, review, risk
-from clearance.models import Notification, ReleaseNotice, ReviewCase, RiskRule, RiskScore, Role
+from clearance.models import Notification, Role
+from clearance.review import notices as release_notices
+from clearance.review import services as review
+from clearance.review.models import ReleaseNotice, ReviewCase
+from clearance.risk import scoring as risk
+from clearance.risk.models import RiskRule, RiskScore
 from declarations import services
 from tests.declarations.helpers import declaration_data
 from tests.factories import staff_user

@@ -4,7 +4,8 @@ the demo officer through the release service."""
 import pytest
 from django.core.management import call_command
 
-from clearance.models import Notification, ReleaseNotice, ReviewCase
+from clearance.models import Notification
+from clearance.review.models import ReleaseNotice, ReviewCase
 from declarations.models import Declaration, Status
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from clearance import regimes
 from clearance.celery import app as celery_app
-from clearance.models import RiskScore, RiskSettings
+from clearance.risk.models import RiskScore, RiskSettings
 from declarations import services
 from declarations.models import Declaration, Status
 from declarations.services import Actor

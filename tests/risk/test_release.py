@@ -12,17 +12,13 @@ from unittest import mock
 import pytest
 from django.db import connection, transaction
 
-from clearance import release, review, risk
-from clearance.models import (
-    Notification,
-    ReleaseNotice,
-    ReviewCase,
-    RiskRule,
-    RiskScore,
-    RiskSettings,
-    Role,
-)
-from clearance.services import ServiceError
+from clearance.errors import ServiceError
+from clearance.models import Notification, Role
+from clearance.review import release
+from clearance.review import services as review
+from clearance.review.models import ReleaseNotice, ReviewCase
+from clearance.risk import scoring as risk
+from clearance.risk.models import RiskRule, RiskScore, RiskSettings
 from declarations import services
 from declarations.models import Declaration, Status
 from declarations.services import Actor
@@ -397,7 +393,7 @@ def test_an_amendment_and_a_payment_sent_together_never_release_an_unscored_vers
 def test_rendering_a_batchs_notices_hands_the_rest_back_after_its_slice_of_time(
     regime, organisation, actor, monkeypatch, django_capture_on_commit_callbacks
 ):
-    from clearance import tasks
+    from clearance.review import tasks
 
     consignees = [
         {"name": f"Buyer {n}", "address": "1 Road", "country": "KR", "id_number": f"P{n:012d}"}

@@ -9,17 +9,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from clearance import release_notices, review, risk
-from clearance.models import (
-    Decision,
-    Notification,
-    ReleaseNotice,
-    ReviewCase,
-    RiskRule,
-    RiskSettings,
-    Role,
-)
-from clearance.services import ServiceError
+from clearance.errors import ServiceError
+from clearance.models import Notification, Role
+from clearance.review import notices as release_notices
+from clearance.review import services as review
+from clearance.review.models import Decision, ReleaseNotice, ReviewCase
+from clearance.risk import scoring as risk
+from clearance.risk.models import RiskRule, RiskSettings
 from declarations import services
 from declarations.models import Declaration, Status
 from tests.declarations.helpers import declaration_data

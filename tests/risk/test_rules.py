@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from clearance.risk import (
+from clearance.risk.rules import (
     Facts,
     LineFacts,
     Reference,

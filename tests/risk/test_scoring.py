@@ -10,15 +10,11 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
-from clearance import risk, risk_history
-from clearance.models import (
-    Notification,
-    Queue,
-    ReleaseNotice,
-    ReviewCase,
-    RiskScore,
-    RiskSettings,
-)
+from clearance.models import Notification
+from clearance.review.models import Queue, ReleaseNotice, ReviewCase
+from clearance.risk import history as risk_history
+from clearance.risk import scoring as risk
+from clearance.risk.models import RiskScore, RiskSettings
 from declarations import services
 from declarations.models import Declaration, Status
 from tests.declarations.helpers import LINE, declaration_data
@@ -192,7 +188,7 @@ def test_the_sweeper_finds_declarations_left_unscored(regime, organisation, acto
 def test_reference_prices_come_from_released_history_with_enough_samples(
     regime, organisation, actor
 ):
-    from clearance.models import ReferencePrice
+    from clearance.risk.models import ReferencePrice
 
     ids = submit(organisation, actor, count=4)
     risk.score_declarations(ids)
@@ -210,7 +206,7 @@ def test_reference_prices_come_from_released_history_with_enough_samples(
 def test_one_at_a_time_submissions_are_scored_together_by_the_first_task(
     regime, organisation, actor
 ):
-    from clearance import tasks
+    from clearance.risk import tasks
 
     ids = [submit(organisation, actor)[0] for _ in range(4)]  # four submissions, four tasks
     assert tasks.score_declarations([ids[2]]) == 4

@@ -2,8 +2,9 @@
 
 import pytest
 
-from clearance import risk
-from clearance.models import RiskRule, RiskScore, RiskSettings, Role
+from clearance.models import Role
+from clearance.risk import scoring as risk
+from clearance.risk.models import RiskRule, RiskScore, RiskSettings
 from declarations import services
 from tests.declarations.helpers import declaration_data
 from tests.factories import current_totp, staff_user

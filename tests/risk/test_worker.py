@@ -13,9 +13,11 @@ from django.db import connection, transaction
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from clearance import risk, tasks
 from clearance.celery import app as celery_app
-from clearance.models import Organisation, RiskScore, User
+from clearance.models import Organisation, User
+from clearance.risk import scoring as risk
+from clearance.risk import tasks
+from clearance.risk.models import RiskScore
 from declarations import services
 from declarations.models import Declaration, Status
 from tests.conftest import Worker, rates_for_today, wait_for, worker_env

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from clearance import ratefeed
-from clearance.services import ServiceError
+from clearance.errors import ServiceError
 
 
 class Command(BaseCommand):

@@ -6,7 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from clearance import regimes
-from clearance.services import ServiceError
+from clearance.errors import ServiceError
 
 
 class Command(BaseCommand):

@@ -76,10 +76,9 @@ class Command(BaseCommand):
 
         self.stdout.write("Low-value mode: " + regimes.load_demo() + ".")
         # Each app may add demo data through ``<app>/demo.py: seed_demo(people) -> str``;
-        # found by name so that the core imports no other app. This app's own (its review
-        # room, which sits above the filing app) runs last: it works on their declarations.
-        configs = sorted(apps.get_app_configs(), key=lambda config: config.name == "clearance")
-        for config in configs:
+        # found by name so that the core imports no other app, and run in the order of
+        # INSTALLED_APPS, so an app's demo finds the data of the apps below it.
+        for config in apps.get_app_configs():
             module_name = f"{config.name}.demo"
             try:
                 module = import_module(module_name)

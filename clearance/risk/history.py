@@ -9,11 +9,9 @@ from decimal import Decimal
 from django.db import connection
 from django.utils import timezone
 
-from clearance.models import ReferencePrice, RiskLane, RiskRule
-from clearance.risk import (
-    Rule,
-    Thresholds,
-    evaluate,
+from clearance.risk.models import ReferencePrice, RiskLane, RiskRule
+from clearance.risk.rules import Rule, Thresholds, evaluate
+from clearance.risk.scoring import (
     facts_of,
     hs6_of,
     references_for,

@@ -26,23 +26,12 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from clearance import release, review, risk, risk_history
 from clearance.access import staff_required
-from clearance.models import (
-    Decision,
-    InfoRequest,
-    Queue,
-    ReleaseNotice,
-    ReviewCase,
-    RiskLane,
-    RiskRule,
-    RiskScore,
-    RiskSettings,
-    Role,
-    TransportMode,
-    User,
-)
-from clearance.services import ServiceError
+from clearance.errors import ServiceError
+from clearance.models import Role, TransportMode, User
+from clearance.review import release, services
+from clearance.review.models import Decision, InfoRequest, Queue, ReleaseNotice, ReviewCase
+from clearance.risk.models import RiskLane, RiskRule
 from declarations import access, tasks
 from declarations.api import ApiView
 from declarations.models import Declaration, DeclarationVersion, Document, Status
@@ -112,7 +101,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     query.pop("page", None)
     return render(
         request,
-        "clearance/review/queue.html",
+        "review/queue.html",
         {"filters": filters, "page": page, "query": query.urlencode(), "now": timezone.now()},
     )
 
@@ -148,7 +137,7 @@ def held(request: HttpRequest) -> HttpResponse:
     rows = [(declaration, reasons.get(declaration.pk, "")) for declaration in page]
     return render(
         request,
-        "clearance/review/held.html",
+        "review/held.html",
         {"page": page, "rows": rows, "now": timezone.now()},
     )
 
@@ -196,7 +185,7 @@ def _officer_declaration(pk: int) -> Declaration:
 def case(request: HttpRequest, pk: int) -> HttpResponse:
     declaration = _officer_declaration(pk)
     version = declaration.latest_version if declaration.version else None
-    score = RiskScore.objects.filter(declaration=declaration, version=declaration.version).first()
+    score = declaration.risk_scores.filter(version=declaration.version).first()
     earlier = (
         Declaration.objects.filter(organisation_id=declaration.organisation_id)
         .exclude(pk=declaration.pk)
@@ -206,7 +195,7 @@ def case(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
     return render(
         request,
-        "clearance/review/case.html",
+        "review/case.html",
         {
             "declaration": declaration,
             "case": ReviewCase.objects.filter(declaration=declaration)
@@ -223,7 +212,7 @@ def case(request: HttpRequest, pk: int) -> HttpResponse:
             "reason_form": ReasonForm(),
             "inspection_form": InspectionForm(),
             "is_supervisor": user.has_role(Role.SUPERVISOR),
-            "reversible": set(review.REVERSIBLE),
+            "reversible": set(services.REVERSIBLE),
         },
     )
 
@@ -245,7 +234,7 @@ def case_claim(request: HttpRequest, pk: int) -> HttpResponse:
     return _run(
         request,
         pk,
-        lambda: review.case_claim(case=found, by=_user(request)),
+        lambda: services.case_claim(case=found, by=_user(request)),
         _("You hold this case."),
     )
 
@@ -257,7 +246,7 @@ def case_unclaim(request: HttpRequest, pk: int) -> HttpResponse:
     return _run(
         request,
         pk,
-        lambda: review.case_unclaim(case=found, by=_user(request)),
+        lambda: services.case_unclaim(case=found, by=_user(request)),
         _("The case is back in its queue."),
     )
 
@@ -274,7 +263,7 @@ def case_request_info(request: HttpRequest, pk: int) -> HttpResponse:
     return _run(
         request,
         pk,
-        lambda: review.info_request(
+        lambda: services.info_request(
             declaration=declaration,
             question=form.cleaned_data["question"],
             due_on=form.cleaned_data["due_on"],
@@ -285,10 +274,12 @@ def case_request_info(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 DECISIONS = {
-    "release": (lambda d, by, reason: review.decision_release(declaration=d, by=by, reason=reason)),
-    "reject": (lambda d, by, reason: review.decision_reject(declaration=d, by=by, reason=reason)),
-    "seize": (lambda d, by, reason: review.decision_seize(declaration=d, by=by, reason=reason)),
-    "refer": (lambda d, by, reason: review.decision_refer(declaration=d, by=by, agency=reason)),
+    "release": (
+        lambda d, by, reason: services.decision_release(declaration=d, by=by, reason=reason)
+    ),
+    "reject": (lambda d, by, reason: services.decision_reject(declaration=d, by=by, reason=reason)),
+    "seize": (lambda d, by, reason: services.decision_seize(declaration=d, by=by, reason=reason)),
+    "refer": (lambda d, by, reason: services.decision_refer(declaration=d, by=by, agency=reason)),
 }
 
 
@@ -325,7 +316,7 @@ def case_inspection(request: HttpRequest, pk: int) -> HttpResponse:
     return _run(
         request,
         pk,
-        lambda: review.decision_inspection(
+        lambda: services.decision_inspection(
             declaration=declaration,
             by=_user(request),
             compliant=form.cleaned_data["result"] == "compliant",
@@ -345,7 +336,7 @@ def decision_reverse(request: HttpRequest, pk: int) -> HttpResponse:
     return _run(
         request,
         decision.declaration_id,
-        lambda: review.decision_reverse(decision=decision, by=_user(request), reason=reason),
+        lambda: services.decision_reverse(decision=decision, by=_user(request), reason=reason),
         _("Decision reversed; the case is open again."),
     )
 
@@ -370,13 +361,13 @@ def info_answer(request: HttpRequest, pk: int) -> HttpResponse:
     """The filer reads the officer's question and answers it, with a document if needed."""
     user = _user(request)
     declaration = access.declaration_for_user(user, pk)
-    pending = review.open_request(declaration)
+    pending = services.open_request(declaration)
     form = AnswerForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and pending is not None and form.is_valid():
         upload = form.cleaned_data["file"]
         documents = [(form.cleaned_data["kind"] or Document.Kind.OTHER, upload)] if upload else []
         try:
-            review.info_answer(
+            services.info_answer(
                 declaration=declaration,
                 answer=form.cleaned_data["answer"],
                 documents=documents,
@@ -389,7 +380,7 @@ def info_answer(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("declaration_detail", pk=pk)
     return render(
         request,
-        "clearance/review/answer.html",
+        "review/answer.html",
         {
             "declaration": declaration,
             "pending": pending,
@@ -446,7 +437,7 @@ class InfoRequestApiView(ApiView):
         body = request.data if isinstance(request.data, dict) else {}
         kind = str(body.get("kind") or Document.Kind.OTHER)
         files = request.FILES.getlist("documents")
-        answered = review.info_answer(
+        answered = services.info_answer(
             declaration=declaration,
             answer=str(body.get("answer") or ""),
             documents=[(kind, f) for f in files],
@@ -466,10 +457,8 @@ def release_notice(request: HttpRequest, pk: int) -> HttpResponseBase:
         raise Http404
     notice = ReleaseNotice.objects.filter(declaration=declaration).first()
     if notice is None or not notice.file:
-        review.release_notice_request(declaration=declaration)
-        response = render(
-            request, "clearance/review/notice_pending.html", {"declaration": declaration}
-        )
+        services.release_notice_request(declaration=declaration)
+        response = render(request, "review/notice_pending.html", {"declaration": declaration})
         response.status_code = 202
         return response
     return FileResponse(
@@ -490,160 +479,7 @@ def verify(request: HttpRequest, code: str) -> HttpResponse:
         if normal
         else None
     )
-    response = render(request, "clearance/review/verify.html", {"notice": notice, "code": code})
+    response = render(request, "review/verify.html", {"notice": notice, "code": code})
     if notice is None:
         response.status_code = 404
     return response
-
-
-# --- Supervisors: rules, lanes and what-if ----------------------------------------------------
-
-
-class RuleForm(forms.ModelForm):  # type: ignore[type-arg]
-    params = forms.JSONField(
-        label=gettext_lazy("Parameters (JSON)"),
-        help_text=gettext_lazy(
-            'For example {"prefixes": ["8517"]} for an HS prefix rule; see the list of kinds.'
-        ),
-    )
-    preview_days = forms.IntegerField(
-        label=gettext_lazy("Preview over the last days"), min_value=1, max_value=90, initial=7
-    )
-
-    class Meta:
-        model = RiskRule
-        fields = [
-            "name",
-            "kind",
-            "params",
-            "points",
-            "enabled",
-            "effective_from",
-            "effective_to",
-            "reason_template",
-        ]
-        widgets = {
-            "effective_from": forms.DateInput(attrs={"type": "date"}),
-            "effective_to": forms.DateInput(attrs={"type": "date"}),
-        }
-
-    def clean(self) -> dict[str, Any]:
-        from clearance.risk import validate_params
-
-        data = super().clean() or {}
-        if "kind" in data and "params" in data:
-            params = data["params"]
-            problems = (
-                validate_params(data["kind"], params)
-                if isinstance(params, dict)
-                else [_("Give the parameters as a JSON object.")]
-            )
-            for problem in problems:
-                self.add_error("params", problem)
-        return data
-
-
-class SettingsForm(forms.ModelForm):  # type: ignore[type-arg]
-    preview_days = forms.IntegerField(
-        label=gettext_lazy("Preview over the last days"), min_value=1, max_value=90, initial=7
-    )
-
-    class Meta:
-        model = RiskSettings
-        fields = ["yellow_from", "red_from", "random_share", "review_hours"]
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        yellow, red = data.get("yellow_from"), data.get("red_from")
-        if yellow is not None and red is not None and red <= yellow:
-            self.add_error("red_from", _("Red must start above yellow."))
-        return data
-
-    def validate_constraints(self) -> None:
-        # clean() has said the same in words; the model's constraint would repeat it by name.
-        if "red_from" not in self.errors:
-            super().validate_constraints()
-
-
-@staff_required(Role.SUPERVISOR)
-def rule_list(request: HttpRequest) -> HttpResponse:
-    return render(
-        request,
-        "clearance/review/rules.html",
-        {"rules": RiskRule.objects.all(), "settings": RiskSettings.current()},
-    )
-
-
-def _preview(rules: list[risk.Rule], limits: risk.Thresholds, days: int) -> risk_history.WhatIf:
-    return risk_history.what_if(rules=rules, limits=limits, days=days)
-
-
-@staff_required(Role.SUPERVISOR)
-def rule_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
-    """Edit or add a rule; "Preview" shows how the last days' declarations would move between
-    lanes with the change, without saving anything."""
-    rule = get_object_or_404(RiskRule, pk=pk) if pk is not None else None
-    form = RuleForm(request.POST or None, instance=rule)
-    preview = None
-    if request.method == "POST" and form.is_valid():
-        changed = form.save(commit=False)
-        if "preview" in request.POST:
-            preview = _preview(
-                risk_history.proposed_rules(changed, timezone.localdate()),
-                risk.thresholds(),
-                form.cleaned_data["preview_days"],
-            )
-        else:
-            try:
-                review.rule_save(rule=changed, by=_user(request))
-            except ServiceError as error:
-                form.add_error(error.field if error.field in form.fields else None, error.message)
-            else:
-                messages.success(request, _("Rule saved."))
-                return redirect("risk_rules")
-    return render(
-        request,
-        "clearance/review/rule_form.html",
-        {
-            "form": form,
-            "rule": rule,
-            "preview": preview,
-            "history": rule.history.select_related("history_user")[:20] if rule else [],
-        },
-    )
-
-
-@staff_required(Role.SUPERVISOR)
-def risk_settings(request: HttpRequest) -> HttpResponse:
-    current = RiskSettings.current()
-    form = SettingsForm(request.POST or None, instance=current)
-    preview = None
-    if request.method == "POST" and form.is_valid():
-        changed = form.save(commit=False)
-        if "preview" in request.POST:
-            preview = _preview(
-                risk.rules_in_force(timezone.localdate()),
-                risk.Thresholds(
-                    yellow_from=changed.yellow_from,
-                    red_from=changed.red_from,
-                    random_share=changed.random_share,
-                ),
-                form.cleaned_data["preview_days"],
-            )
-        else:
-            try:
-                review.risk_settings_save(settings=changed, by=_user(request))
-            except ServiceError as error:
-                form.add_error(error.field if error.field in form.fields else None, error.message)
-            else:
-                messages.success(request, _("Lanes saved."))
-                return redirect("risk_rules")
-    return render(
-        request,
-        "clearance/review/settings.html",
-        {
-            "form": form,
-            "preview": preview,
-            "history": RiskSettings.history.select_related("history_user")[:20],
-        },
-    )

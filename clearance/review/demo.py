@@ -1,6 +1,6 @@
 """Demo data of the review room: cases in the officers' queues, and a release by an officer.
 
-Runs after the other apps' demos (``seed_demo`` keeps this app's for last), since it works on
+Runs after the filing app's demo (this app comes after it in INSTALLED_APPS), since it works on
 the declarations the filing demo made: every demo declaration under review or waiting for an
 answer gets its case, and ``DEMO-RELEASED`` is released by the demo officer through the
 release service, with its notice, its PDF queued and the filer told.
@@ -12,8 +12,9 @@ from typing import Any
 
 from django.utils import timezone
 
-from clearance import review
-from clearance.models import Queue, ReviewCase, Role, User
+from clearance.models import Role, User
+from clearance.review import services
+from clearance.review.models import Queue, ReviewCase
 from clearance.services import _by
 from declarations.models import Declaration, Status
 
@@ -44,8 +45,8 @@ def seed_demo(people: Mapping[str, Any]) -> str:
     for declaration in Declaration.objects.filter(
         reference="DEMO-RELEASED", status=Status.UNDER_REVIEW
     ):
-        review.case_claim(case=declaration.review_case, by=officer)
-        review.decision_release(
+        services.case_claim(case=declaration.review_case, by=officer)
+        services.decision_release(
             declaration=declaration, by=officer, reason="Invoice and photos match the goods."
         )
         released += 1

@@ -31,9 +31,12 @@ from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from clearance.models import Organisation, ReleaseNotice, RiskScore
+from clearance.errors import ServiceError
+from clearance.models import Organisation
 from clearance.queue import enqueue_on_commit
-from clearance.services import ServiceError, notify
+from clearance.review.models import ReleaseNotice
+from clearance.risk.models import RiskScore
+from clearance.services import notify
 from declarations.models import Declaration, Status
 from declarations.services import Actor, Move, declarations_move, lock
 

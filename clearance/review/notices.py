@@ -13,8 +13,8 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from clearance.models import ReleaseNotice
 from clearance.pdf import render_pdf
+from clearance.review.models import ReleaseNotice
 from declarations.models import Declaration, Status
 
 RENDER_AFTER = timedelta(minutes=2)
@@ -37,7 +37,7 @@ def render(declaration_id: int) -> None:
     version = declaration.latest_version
     url = verify_url(notice.code)
     pdf = render_pdf(
-        "clearance/pdf/release_notice.html",
+        "review/pdf/release_notice.html",
         {
             "notice": notice,
             "declaration": declaration,

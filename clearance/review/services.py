@@ -14,19 +14,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from clearance import release
-from clearance.models import (
-    Decision,
-    InfoRequest,
-    Organisation,
-    ReviewCase,
-    RiskRule,
-    RiskSettings,
-    Role,
-    User,
-)
+from clearance.errors import ServiceError
+from clearance.models import Organisation, Role, User
 from clearance.queue import enqueue_on_commit
-from clearance.services import ServiceError, _by, notify
+from clearance.review import release
+from clearance.review.models import Decision, InfoRequest, ReviewCase
+from clearance.services import _by, notify
 from declarations.models import Declaration, Status
 from declarations.services import (
     Actor,
@@ -347,40 +340,3 @@ def release_notice_request(*, declaration: Declaration) -> None:
     with transaction.atomic():
         release.issue_release_notices([declaration.pk])
         release.queue_render([declaration.pk])
-
-
-# --- Rules and thresholds (supervisors) -----------------------------------------------------
-
-
-def rule_save(*, rule: RiskRule, by: User) -> RiskRule:
-    """Save a risk rule after checking its parameters for its kind; the history row names
-    the supervisor."""
-    from clearance.risk import validate_params
-
-    if not by.has_role(Role.SUPERVISOR):
-        raise ServiceError(_("Only a supervisor can change risk rules."), code="forbidden")
-    problems = validate_params(rule.kind, rule.params)
-    if problems:
-        raise ServiceError(" ".join(problems), field="params")
-    if rule.effective_to is not None and rule.effective_to < rule.effective_from:
-        raise ServiceError(
-            _("A rule cannot end before it starts."), field="effective_to", code="dates"
-        )
-    rule.updated_at = timezone.now()
-    with transaction.atomic():
-        _by(rule, by).save()
-    return rule
-
-
-def risk_settings_save(*, settings: RiskSettings, by: User) -> RiskSettings:
-    if not by.has_role(Role.SUPERVISOR):
-        raise ServiceError(_("Only a supervisor can change the lanes."), code="forbidden")
-    if settings.red_from <= settings.yellow_from:
-        raise ServiceError(_("Red must start above yellow."), field="red_from")
-    if not 0 <= settings.random_share <= 1:
-        raise ServiceError(_("The random share is a fraction from 0 to 1."), field="random_share")
-    settings.pk = 1
-    settings.updated_at = timezone.now()
-    with transaction.atomic():
-        _by(settings, by).save()
-    return settings
