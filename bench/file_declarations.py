@@ -51,8 +51,8 @@ from django.utils import timezone  # noqa: E402
 
 from clearance import regimes  # noqa: E402
 from clearance.models import ExchangeRate, Organisation, User  # noqa: E402
-from clearance.services import organisation_create  # noqa: E402
-from declarations import csvfiles, services  # noqa: E402
+from clearance.services import apikey_create, organisation_create  # noqa: E402
+from declarations import csvfiles  # noqa: E402
 from declarations.models import (  # noqa: E402
     CsvUpload,
     Declaration,
@@ -129,7 +129,7 @@ def prepare() -> tuple[Organisation, str]:
         organisation = organisation_create(
             name="Bench platform", kind=Organisation.Kind.PLATFORM, owner=owner, by=None
         )
-    _key, secret = services.apikey_create(organisation=organisation, name="bench", by=owner)
+    _key, secret = apikey_create(organisation=organisation, name="bench", by=owner)
     return organisation, secret
 
 
@@ -313,7 +313,7 @@ def csv_memory(organisation: Organisation, lines: int) -> tuple[float, float, in
         "import resource, sys, time, django; django.setup()\n"
         "from declarations import csvfiles, tasks\n"
         "from declarations.models import CsvUpload\n"
-        "from declarations.services import Actor\n"
+        "from clearance.actors import Actor\n"
         "pk = int(sys.argv[1])\n"
         "tasks.check_csv_upload(pk)\n"
         "upload = CsvUpload.objects.get(pk=pk)\n"

@@ -24,9 +24,10 @@ django.setup()
 from django.db import transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from clearance.actors import Actor  # noqa: E402
 from clearance.models import Organisation, User  # noqa: E402
 from declarations.models import Declaration, DeclarationVersion, Status  # noqa: E402
-from declarations.services import Actor, declaration_transition  # noqa: E402
+from declarations.services import declaration_transition  # noqa: E402
 from refunds import services  # noqa: E402
 from refunds.providers import SIGNATURE_HEADER, sandbox_secret, signature_header  # noqa: E402
 

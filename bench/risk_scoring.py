@@ -54,6 +54,7 @@ from django.core.management import call_command  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from clearance import regimes  # noqa: E402
+from clearance.actors import Actor  # noqa: E402
 from clearance.celery import app  # noqa: E402
 from clearance.models import ExchangeRate, Organisation, User  # noqa: E402
 from clearance.risk import scoring  # noqa: E402
@@ -110,7 +111,7 @@ def submit(organisation: Organisation, prefix: str, count: int) -> list[int]:
     for start in range(0, count, 1000):
         items = [item(prefix, n) for n in range(start, min(start + 1000, count))]
         outcomes = services.declarations_create(
-            organisation=organisation, items=items, submit=True, actor=services.Actor()
+            organisation=organisation, items=items, submit=True, actor=Actor()
         )
         ids += [o.declaration.pk for o in outcomes if o.declaration is not None]
     return ids

@@ -11,7 +11,36 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from clearance import regimes
-from clearance.models import ExchangeRate, Membership, Organisation, Regime, Role, TariffRate, User
+from clearance.models import (
+    ApiKey,
+    ExchangeRate,
+    Membership,
+    Organisation,
+    Regime,
+    Role,
+    TariffRate,
+    User,
+)
+
+
+class ReadOnly:
+    """For records that only the services write (they keep the history and the rules): the
+    admin shows them and changes nothing."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(ReadOnly, SimpleHistoryAdmin):  # type: ignore[misc]
+    list_display = ["name", "prefix", "organisation", "created_at", "last_used_at", "revoked_at"]
+    exclude = ["secret_hash"]
 
 
 @admin.register(User)

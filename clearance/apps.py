@@ -7,6 +7,9 @@ class ClearanceConfig(AppConfig):
     verbose_name = _("Clearance")
 
     def ready(self) -> None:
+        # Imported here, once the models are loaded: the actor module connects the receiver
+        # that names the API key on history rows.
+        from clearance import actors  # noqa: F401
         from clearance.middleware import install_correlation_id_on_log_records
 
         install_correlation_id_on_log_records()

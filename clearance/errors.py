@@ -1,4 +1,7 @@
-"""The one error a service raises when a business rule refuses a request."""
+"""The errors a service raises when a business rule refuses a request: ``ServiceError`` for
+one rule, ``Invalid`` for every rule a submitted record breaks at once."""
+
+from dataclasses import dataclass
 
 
 class ServiceError(Exception):
@@ -10,3 +13,27 @@ class ServiceError(Exception):
         self.message = message
         self.field = field
         self.code = code
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One broken rule: the field's path (``lines[2].hs_code``), a code, and words."""
+
+    field: str
+    code: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"field": self.field, "code": self.code, "message": self.message}
+
+
+class Invalid(ServiceError):
+    """A record breaks one or more rules; ``errors`` lists every one, not only the first."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        first = errors[0]
+        super().__init__(first.message, field=first.field, code="invalid")
+        self.errors = errors
+
+    def as_dicts(self) -> list[dict[str, str]]:
+        return [error.as_dict() for error in self.errors]

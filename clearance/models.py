@@ -1,6 +1,9 @@
 """Accounts, organisations, roles and notifications: the clearance core's people."""
 
 import datetime
+import hashlib
+import hmac
+import secrets
 from typing import Any, ClassVar
 
 from django.conf import settings
@@ -170,6 +173,107 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.organisation} ({self.role})"
+
+
+# --- Machine clients: API keys and the answers kept for idempotent retries -----------------
+# (Tables keep the names they had in the filing app, where these began.)
+
+
+class ApiKeyQuerySet(models.QuerySet["ApiKey"]):
+    def active(self) -> "ApiKeyQuerySet":
+        return self.filter(revoked_at__isnull=True)
+
+
+class ApiKey(models.Model):
+    """A secret a platform's system sends as ``Authorization: Bearer KEY``.
+
+    Only the SHA-256 of the key is stored (the key has 256 bits of randomness, so a plain hash
+    is enough); the key itself is shown once, when it is made.
+    """
+
+    PREFIX_LENGTH = 8
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="api_keys"
+    )
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(max_length=PREFIX_LENGTH, unique=True)
+    secret_hash = models.CharField(max_length=64)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    history = HistoricalRecords(table_name="declarations_historicalapikey")
+    objects = ApiKeyQuerySet.as_manager()
+
+    class Meta:
+        db_table = "declarations_apikey"
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @staticmethod
+    def digest(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    @classmethod
+    def generate(cls) -> tuple[str, str]:
+        """A new (prefix, key) pair; the key starts with its prefix so it can be looked up."""
+        prefix = secrets.token_hex(cls.PREFIX_LENGTH // 2)
+        return prefix, f"lv_{prefix}_{secrets.token_urlsafe(32)}"
+
+    @staticmethod
+    def prefix_of(key: str) -> str | None:
+        parts = key.split("_")
+        if len(parts) < 3 or parts[0] != "lv" or len(parts[1]) != ApiKey.PREFIX_LENGTH:
+            return None
+        return parts[1]
+
+    def matches(self, key: str) -> bool:
+        return hmac.compare_digest(self.secret_hash, self.digest(key))
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class ActorHistory(models.Model):
+    """Adds the API key that acted to every history row (the user is simple-history's own)."""
+
+    history_api_key = models.ForeignKey(
+        ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        abstract = True
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to a write sent with an ``Idempotency-Key``.
+
+    The unique constraint is what makes concurrent duplicates safe: a second insert of the same
+    key waits for the first transaction and then fails, and the caller returns the stored answer.
+    """
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField(default=0)
+    response_body = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "declarations_idempotencyrecord"
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "key"], name="idempotency_key_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.key
 
 
 class NotificationQuerySet(models.QuerySet["Notification"]):

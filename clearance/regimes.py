@@ -23,12 +23,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clearance import assessment
+from clearance.actors import stamped
 from clearance.assessment import AggregationRule, Override, RegimeRules, TariffLine
 from clearance.errors import ServiceError
 from clearance.models import Certainty, ExchangeRate, Regime, TariffRate, TransportMode, User
 from clearance.queue import enqueue_on_commit
 from clearance.reference import DATA_DIR, countries, currency_exists
-from clearance.services import _by
 
 # How long a rate stays in force where no regime says (``Regime.exchange_rate_days`` does for
 # every assessment): a week, which covers a daily publisher's weekends and holidays.
@@ -327,7 +327,7 @@ def regime_save(*, regime: Regime, by: User | None) -> Regime:
         field, messages = next(iter(error.message_dict.items()))
         raise ServiceError(messages[0], field=field) from error
     with transaction.atomic():
-        _by(regime, by).save()
+        stamped(regime, by).save()
         enqueue_on_commit(REASSESS_TASK)
     return regime
 
@@ -623,7 +623,7 @@ def import_tariff(text: str, *, by: User | None = None) -> int:
             ).first() or TariffRate(economy=row["economy"], hs_prefix=prefix, effective_from=start)
             for name, value in values.items():
                 setattr(rate, name, value)
-            _by(rate, by).save()
+            stamped(rate, by).save()
             count += 1
     return count
 

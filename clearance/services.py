@@ -12,17 +12,13 @@ from django.core import signing
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
+from clearance.actors import Actor, stamped
 from clearance.errors import ServiceError
-from clearance.models import Membership, Notification, Organisation, Role, User
+from clearance.models import ApiKey, Membership, Notification, Organisation, Role, User
 from clearance.queue import enqueue_on_commit
 from clearance.tokens import read_verification_token
-
-
-def _by(instance: Any, by: User | None) -> Any:
-    """Attach the acting user so simple-history writes it on the row the next save makes."""
-    instance._history_user = by
-    return instance
 
 
 def seller_register(
@@ -48,15 +44,15 @@ def seller_register(
     with transaction.atomic():
         user = User(email=email, full_name=full_name, language=language, is_active=False)
         user.set_password(password)
-        _by(user, None).save()
+        stamped(user, None).save()
         organisation = Organisation(
             name=organisation_name.strip(),
             kind=Organisation.Kind.SELLER,
             owner=user,
             country=country,
         )
-        _by(organisation, user).save()
-        _by(
+        stamped(organisation, user).save()
+        stamped(
             Membership(user=user, organisation=organisation, role=Membership.Role.OWNER), user
         ).save()
         enqueue_on_commit("clearance.send_verification_email", user.pk)
@@ -80,7 +76,7 @@ def user_verify_email(*, token: str) -> User:
         if user.email_verified_at is None:
             user.email_verified_at = timezone.now()
             user.is_active = True
-            _by(user, user).save(update_fields=["email_verified_at", "is_active"])
+            stamped(user, user).save(update_fields=["email_verified_at", "is_active"])
             notify(
                 event="account_ready",
                 recipients=[user],
@@ -93,8 +89,8 @@ def user_verify_email(*, token: str) -> User:
 def organisation_create(*, name: str, kind: str, owner: User, by: User | None) -> Organisation:
     with transaction.atomic():
         organisation = Organisation(name=name, kind=kind, owner=owner)
-        _by(organisation, by).save()
-        _by(
+        stamped(organisation, by).save()
+        stamped(
             Membership(user=owner, organisation=organisation, role=Membership.Role.OWNER), by
         ).save()
     return organisation
@@ -112,7 +108,7 @@ def user_set_roles(*, user: User, roles: Iterable[str], by: User | None) -> None
         user.groups.set([Group.objects.get_or_create(name=name)[0] for name in sorted(names)])
         user.is_staff = user.is_superuser or Role.ADMINISTRATOR in names
         # The m2m change writes no history row of its own: this save records who did it.
-        _by(user, by).save(update_fields=["is_staff"])
+        stamped(user, by).save(update_fields=["is_staff"])
     user.__dict__.pop("_role_names", None)
 
 
@@ -190,3 +186,49 @@ def backup_codes_reset(*, user: User, count: int = 10) -> list[str]:
         codes = [StaticToken.random_token() for _ in range(count)]
         StaticToken.objects.bulk_create([StaticToken(device=device, token=c) for c in codes])
     return codes
+
+
+# --- API keys ------------------------------------------------------------------------------
+
+
+def apikey_create(*, organisation: Organisation, name: str, by: User | None) -> tuple[ApiKey, str]:
+    """Make an API key; the key itself is returned once and never stored."""
+    name = name.strip()
+    if not name:
+        raise ServiceError(_("Give the key a name."), field="name")
+    prefix, key = ApiKey.generate()
+    api_key = ApiKey(
+        organisation=organisation,
+        name=name[:100],
+        prefix=prefix,
+        secret_hash=ApiKey.digest(key),
+        created_by=by,
+    )
+    with transaction.atomic():
+        Actor(user=by).stamp(api_key).save()
+    return api_key, key
+
+
+def apikey_revoke(*, api_key: ApiKey, by: User | None) -> None:
+    with transaction.atomic():
+        locked = ApiKey.objects.select_for_update().get(pk=api_key.pk)
+        if locked.revoked_at is None:
+            locked.revoked_at = timezone.now()
+            Actor(user=by).stamp(locked).save(update_fields=["revoked_at"])
+            api_key.revoked_at = locked.revoked_at
+
+
+def apikey_authenticate(key: str) -> ApiKey | None:
+    """The active key that ``key`` is, or None. Records its use at most once a minute."""
+    prefix = ApiKey.prefix_of(key)
+    if prefix is None:
+        return None
+    api_key = ApiKey.objects.active().select_related("organisation").filter(prefix=prefix).first()
+    if api_key is None or not api_key.matches(key):
+        return None
+    now = timezone.now()
+    if api_key.last_used_at is None or (now - api_key.last_used_at).total_seconds() > 60:
+        # No history row: last use is bookkeeping, not a change anyone made.
+        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+        api_key.last_used_at = now
+    return api_key

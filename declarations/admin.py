@@ -1,24 +1,11 @@
 """Declarations in the admin site: to look at, not to change. Every change goes through the
 services (the filing pages, the API, officer review), which keep the history and the rules."""
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
-from declarations.models import ApiKey, CsvUpload, Declaration, Line, StatusChange
-
-
-class ReadOnly:
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+from clearance.admin import ReadOnly
+from declarations.models import CsvUpload, Declaration, Line, StatusChange
 
 
 class LineInline(ReadOnly, admin.TabularInline):  # type: ignore[type-arg]
@@ -39,12 +26,6 @@ class DeclarationAdmin(ReadOnly, SimpleHistoryAdmin):  # type: ignore[misc]
     list_filter = ["status", "lane", "transport_mode"]
     search_fields = ["system_reference", "reference", "transport_document", "consignee_name"]
     inlines = [LineInline, StatusChangeInline]
-
-
-@admin.register(ApiKey)
-class ApiKeyAdmin(ReadOnly, SimpleHistoryAdmin):  # type: ignore[misc]
-    list_display = ["name", "prefix", "organisation", "created_at", "last_used_at", "revoked_at"]
-    exclude = ["secret_hash"]
 
 
 @admin.register(CsvUpload)

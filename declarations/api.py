@@ -8,22 +8,17 @@ duplicates safe (see ``IdempotencyRecord``).
 """
 
 import hashlib
-import json
-from collections.abc import Callable
 from typing import Any
 
-from django.contrib.auth.models import AnonymousUser
-from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.authentication import BaseAuthentication, get_authorization_header
-from rest_framework.exceptions import AuthenticationFailed, ValidationError
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
@@ -31,124 +26,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from clearance import reference
-from clearance.api import envelope
-from clearance.errors import ServiceError
+from clearance.api import ApiView, idempotent
 from clearance.models import Organisation
 from declarations import access, csvfiles, services
-from declarations.models import ApiKey, CsvUpload, Declaration, IdempotencyRecord, Status
-from declarations.services import Actor
-from declarations.validation import Invalid
+from declarations.models import CsvUpload, Declaration, Status
 
 BATCH_LIMIT = 1000
-
-
-# --- Authentication ------------------------------------------------------------------------
-
-
-class ApiKeyAuthentication(BaseAuthentication):
-    """``Authorization: Bearer KEY`` with an organisation's active API key."""
-
-    def authenticate(self, request: Request) -> tuple[AnonymousUser, ApiKey] | None:
-        header = get_authorization_header(request).split()
-        if not header or header[0].lower() != b"bearer":
-            return None
-        if len(header) != 2:
-            raise AuthenticationFailed(_("Send the key as: Authorization: Bearer KEY."))
-        api_key = services.apikey_authenticate(header[1].decode("latin-1"))
-        if api_key is None:
-            raise AuthenticationFailed(_("This API key is not valid or has been revoked."))
-        return AnonymousUser(), api_key
-
-    def authenticate_header(self, request: Request) -> str:
-        return 'Bearer realm="api"'
-
-
-class ApiKeyScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
-    target_class = "declarations.api.ApiKeyAuthentication"
-    name = "ApiKey"
-
-    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
-        return {"type": "http", "scheme": "bearer", "description": "An organisation's API key."}
-
-
-class HasApiKey(BasePermission):
-    def has_permission(self, request: Request, view: Any) -> bool:
-        return isinstance(request.auth, ApiKey)
-
-
-class ApiView(APIView):
-    authentication_classes = [ApiKeyAuthentication]
-    permission_classes = [HasApiKey]
-
-    def organisation(self) -> Organisation:
-        api_key = self.request.auth
-        assert isinstance(api_key, ApiKey)
-        return api_key.organisation
-
-    def actor(self) -> Actor:
-        return Actor.of(None, self.request.auth)
-
-    def handle_exception(self, exc: Exception) -> Response:
-        # Every broken rule at once, each with its field path, not only the first.
-        if isinstance(exc, Invalid):
-            return Response(
-                envelope(
-                    "invalid",
-                    _("The declaration has errors; see errors."),
-                    [e.as_dict() for e in exc.errors],
-                ),
-                status=status.HTTP_422_UNPROCESSABLE_ENTITY,
-            )
-        return super().handle_exception(exc)
-
-
-# --- Idempotency ---------------------------------------------------------------------------
-
-
-def request_fingerprint(request: Request, body: Any) -> str:
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(f"{request.method} {request.path}\n{canonical}".encode()).hexdigest()
-
-
-def idempotent(
-    request: Request, organisation: Organisation, body: Any, produce: Callable[[], Response]
-) -> Response:
-    """Run ``produce`` once per ``Idempotency-Key``, replaying its answer afterwards.
-
-    The record is inserted first, in the same transaction as the write: a concurrent request
-    with the same key blocks on the unique index until this one commits, then finds the
-    record and replays it. If the write fails, the record rolls back with it.
-    """
-    key = request.headers.get("Idempotency-Key", "").strip()
-    if not key:
-        return produce()
-    if len(key) > 255:
-        raise ValidationError({"Idempotency-Key": [_("Use at most 255 characters.")]})
-    fingerprint = request_fingerprint(request, body)
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                record = IdempotencyRecord.objects.create(
-                    organisation=organisation, key=key, request_hash=fingerprint
-                )
-        except IntegrityError:
-            record = IdempotencyRecord.objects.get(organisation=organisation, key=key)
-            if record.request_hash != fingerprint:
-                raise ServiceError(
-                    _("This Idempotency-Key was already used with a different request."),
-                    field="Idempotency-Key",
-                    code="idempotency_key_reused",
-                ) from None
-            return Response(
-                record.response_body,
-                status=record.response_status,
-                headers={"Idempotent-Replayed": "true"},
-            )
-        response = produce()
-        record.response_status = response.status_code
-        record.response_body = response.data
-        record.save(update_fields=["response_status", "response_body"])
-    return response
 
 
 # --- Serializers (explicit fields; they describe the schema and shape the answers) ---------

@@ -19,12 +19,12 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from clearance.actors import Actor
 from clearance.errors import ServiceError
-from clearance.models import Organisation, User
+from clearance.models import ApiKey, Organisation, User
 from clearance.queue import enqueue_on_commit
 from declarations import services, validation
-from declarations.models import ApiKey, CsvUpload, Declaration
-from declarations.services import Actor
+from declarations.models import CsvUpload, Declaration
 
 HEADER_COLUMNS = [
     "reference",

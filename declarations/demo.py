@@ -6,10 +6,10 @@ from typing import Any
 
 from django.db import transaction
 
+from clearance.actors import Actor
 from clearance.models import Organisation
 from declarations import services
 from declarations.models import Declaration, Lane, Status
-from declarations.services import Actor
 
 # For each demo declaration: its moves after submission, each (status, lane or None).
 JOURNEYS: list[tuple[str, list[tuple[str, str | None]]]] = [

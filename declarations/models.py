@@ -4,9 +4,6 @@ The status machine is data (``TRANSITIONS``) with one guard (``check_transition`
 writes a ``StatusChange`` row (who, when, from, to) that the timeline shows.
 """
 
-import hashlib
-import hmac
-import secrets
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -16,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from clearance.models import Purpose, TransportMode
+from clearance.models import ActorHistory, Purpose, TransportMode
 from clearance.workflow import Workflow
 
 
@@ -104,78 +101,6 @@ MONEY_DIGITS = 18
 MONEY_PLACES = 4  # enough for any ISO 4217 minor unit
 
 
-class ApiKeyQuerySet(models.QuerySet["ApiKey"]):
-    def active(self) -> "ApiKeyQuerySet":
-        return self.filter(revoked_at__isnull=True)
-
-
-class ApiKey(models.Model):
-    """A secret a platform's system sends as ``Authorization: Bearer KEY``.
-
-    Only the SHA-256 of the key is stored (the key has 256 bits of randomness, so a plain hash
-    is enough); the key itself is shown once, when it is made.
-    """
-
-    PREFIX_LENGTH = 8
-
-    organisation = models.ForeignKey(
-        "clearance.Organisation", on_delete=models.CASCADE, related_name="api_keys"
-    )
-    name = models.CharField(_("name"), max_length=100)
-    prefix = models.CharField(max_length=PREFIX_LENGTH, unique=True)
-    secret_hash = models.CharField(max_length=64)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(default=timezone.now)
-    revoked_at = models.DateTimeField(null=True, blank=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
-
-    history = HistoricalRecords()
-    objects = ApiKeyQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-
-    def __str__(self) -> str:
-        return f"{self.name} ({self.prefix}…)"
-
-    @staticmethod
-    def digest(key: str) -> str:
-        return hashlib.sha256(key.encode()).hexdigest()
-
-    @classmethod
-    def generate(cls) -> tuple[str, str]:
-        """A new (prefix, key) pair; the key starts with its prefix so it can be looked up."""
-        prefix = secrets.token_hex(cls.PREFIX_LENGTH // 2)
-        return prefix, f"lv_{prefix}_{secrets.token_urlsafe(32)}"
-
-    @staticmethod
-    def prefix_of(key: str) -> str | None:
-        parts = key.split("_")
-        if len(parts) < 3 or parts[0] != "lv" or len(parts[1]) != ApiKey.PREFIX_LENGTH:
-            return None
-        return parts[1]
-
-    def matches(self, key: str) -> bool:
-        return hmac.compare_digest(self.secret_hash, self.digest(key))
-
-    @property
-    def is_active(self) -> bool:
-        return self.revoked_at is None
-
-
-class ActorHistory(models.Model):
-    """Adds the API key that acted to every history row (the user is simple-history's own)."""
-
-    history_api_key = models.ForeignKey(
-        ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-
-    class Meta:
-        abstract = True
-
-
 class DeclarationQuerySet(models.QuerySet["Declaration"]):
     def of(self, organisation_ids: Any) -> "DeclarationQuerySet":
         return self.filter(organisation_id__in=organisation_ids)
@@ -260,7 +185,7 @@ class Declaration(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_by_key = models.ForeignKey(
-        ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "clearance.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
     # History is read by declaration, date and actor; indexes on the other copied columns
@@ -372,7 +297,7 @@ class DeclarationVersion(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_by_key = models.ForeignKey(
-        ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "clearance.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
     class Meta:
@@ -400,7 +325,7 @@ class StatusChange(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     by_key = models.ForeignKey(
-        ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "clearance.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     version = models.PositiveIntegerField(null=True, blank=True)
     note = models.CharField(max_length=500, blank=True)
@@ -418,31 +343,6 @@ class StatusChange(models.Model):
         if self.by is not None:
             return self.by.get_full_name()
         return str(_("the system"))
-
-
-class IdempotencyRecord(models.Model):
-    """The first answer to a write sent with an ``Idempotency-Key``.
-
-    The unique constraint is what makes concurrent duplicates safe: a second insert of the same
-    key waits for the first transaction and then fails, and the caller returns the stored answer.
-    """
-
-    organisation = models.ForeignKey(
-        "clearance.Organisation", on_delete=models.CASCADE, related_name="+"
-    )
-    key = models.CharField(max_length=255)
-    request_hash = models.CharField(max_length=64)
-    response_status = models.PositiveSmallIntegerField(default=0)
-    response_body = models.JSONField(default=dict)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["organisation", "key"], name="idempotency_key_unique")
-        ]
-
-    def __str__(self) -> str:
-        return self.key
 
 
 class Document(models.Model):
@@ -470,7 +370,7 @@ class Document(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     uploaded_by_key = models.ForeignKey(
-        ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "clearance.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     uploaded_at = models.DateTimeField(default=timezone.now)
 
@@ -512,7 +412,7 @@ class CsvUpload(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_by_key = models.ForeignKey(
-        ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "clearance.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
 

@@ -15,20 +15,18 @@ from functools import partial
 from typing import Any, NamedTuple
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Model, Q, QuerySet
-from django.dispatch import receiver
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from simple_history.signals import pre_create_historical_record
 from simple_history.utils import bulk_create_with_history
 
 from clearance import assessment, bulk, reference, regimes
-from clearance.errors import ServiceError
-from clearance.models import Organisation, User
+from clearance.actors import Actor
+from clearance.errors import FieldError, Invalid, ServiceError
+from clearance.models import Organisation
 from declarations import validation
 from declarations.models import (
     OPEN_STATUSES,
-    ApiKey,
     Declaration,
     DeclarationVersion,
     Document,
@@ -37,83 +35,7 @@ from declarations.models import (
     StatusChange,
     check_transition,
 )
-from declarations.validation import Cleaned, FieldError, Invalid
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who acts: a signed-in person, or a platform's system through its API key."""
-
-    user: User | None = None
-    api_key: ApiKey | None = None
-
-    @classmethod
-    def of(cls, user: Any, auth: Any = None) -> "Actor":
-        if isinstance(auth, ApiKey):
-            return cls(api_key=auth)
-        return cls(user=user if isinstance(user, User) else None)
-
-    def history(self) -> dict[str, Any]:
-        return {"history_api_key": self.api_key}
-
-    def stamp(self, instance: Model) -> Model:
-        """Mark the instance so the history row its next save writes names this actor."""
-        instance._history_user = self.user  # type: ignore[attr-defined]
-        instance._history_api_key = self.api_key  # type: ignore[attr-defined]
-        return instance
-
-
-@receiver(pre_create_historical_record)
-def _record_api_key(sender: Any, instance: Any, history_instance: Any, **kwargs: Any) -> None:
-    if hasattr(history_instance, "history_api_key_id"):
-        history_instance.history_api_key = getattr(instance, "_history_api_key", None)
-
-
-# --- API keys ------------------------------------------------------------------------------
-
-
-def apikey_create(*, organisation: Organisation, name: str, by: User | None) -> tuple[ApiKey, str]:
-    """Make an API key; the key itself is returned once and never stored."""
-    name = name.strip()
-    if not name:
-        raise ServiceError(_("Give the key a name."), field="name")
-    prefix, key = ApiKey.generate()
-    api_key = ApiKey(
-        organisation=organisation,
-        name=name[:100],
-        prefix=prefix,
-        secret_hash=ApiKey.digest(key),
-        created_by=by,
-    )
-    with transaction.atomic():
-        Actor(user=by).stamp(api_key).save()
-    return api_key, key
-
-
-def apikey_revoke(*, api_key: ApiKey, by: User | None) -> None:
-    with transaction.atomic():
-        locked = ApiKey.objects.select_for_update().get(pk=api_key.pk)
-        if locked.revoked_at is None:
-            locked.revoked_at = timezone.now()
-            Actor(user=by).stamp(locked).save(update_fields=["revoked_at"])
-            api_key.revoked_at = locked.revoked_at
-
-
-def apikey_authenticate(key: str) -> ApiKey | None:
-    """The active key that ``key`` is, or None. Records its use at most once a minute."""
-    prefix = ApiKey.prefix_of(key)
-    if prefix is None:
-        return None
-    api_key = ApiKey.objects.active().select_related("organisation").filter(prefix=prefix).first()
-    if api_key is None or not api_key.matches(key):
-        return None
-    now = timezone.now()
-    if api_key.last_used_at is None or (now - api_key.last_used_at).total_seconds() > 60:
-        # No history row: last use is bookkeeping, not a change anyone made.
-        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
-        api_key.last_used_at = now
-    return api_key
-
+from declarations.validation import Cleaned
 
 # --- Declarations: reading -----------------------------------------------------------------
 

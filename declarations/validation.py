@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from django.utils.translation import gettext as _
 
 from clearance import reference
-from clearance.errors import ServiceError
+from clearance.errors import FieldError, Invalid
 from clearance.models import Purpose, TransportMode
 
 MAX_LINES = 999
@@ -105,25 +105,6 @@ def is_vague(description: str) -> bool:
     words = [w.lower() for w in _DESCRIPTION_WORD.findall(description)]
     meaningful = [w for w in words if w not in FILLER_WORDS]
     return not meaningful or all(w in VAGUE_WORDS for w in meaningful)
-
-
-@dataclass(frozen=True)
-class FieldError:
-    field: str
-    code: str
-    message: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {"field": self.field, "code": self.code, "message": self.message}
-
-
-class Invalid(ServiceError):
-    """The declaration breaks one or more filing rules; ``errors`` lists every one."""
-
-    def __init__(self, errors: list[FieldError]) -> None:
-        first = errors[0]
-        super().__init__(first.message, field=first.field, code="invalid")
-        self.errors = errors
 
 
 @dataclass

@@ -15,8 +15,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from clearance import reference
-from clearance.errors import ServiceError
-from clearance.models import Membership, Organisation, User
+from clearance.actors import Actor
+from clearance.errors import FieldError, Invalid, ServiceError
+from clearance.models import ApiKey, Membership, Organisation, User
+from clearance.services import apikey_create, apikey_revoke
 from declarations import access, csvfiles, services
 from declarations.forms import (
     ApiKeyForm,
@@ -26,9 +28,7 @@ from declarations.forms import (
     DocumentForm,
     LineFormSet,
 )
-from declarations.models import ApiKey, CsvUpload, Declaration, Status
-from declarations.services import Actor
-from declarations.validation import FieldError, Invalid
+from declarations.models import CsvUpload, Declaration, Status
 
 
 def _user(request: HttpRequest) -> User:
@@ -328,7 +328,7 @@ def api_keys(request: HttpRequest) -> HttpResponse:
     form = ApiKeyForm(request.POST or None)
     new_key = ""
     if request.method == "POST" and form.is_valid():
-        _api_key, new_key = services.apikey_create(
+        _api_key, new_key = apikey_create(
             organisation=organisation, name=form.cleaned_data["name"], by=user
         )
         form = ApiKeyForm()
@@ -352,7 +352,7 @@ def api_key_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     api_key = ApiKey.objects.filter(organisation=organisation, pk=pk).first()
     if api_key is None:
         raise Http404
-    services.apikey_revoke(api_key=api_key, by=user)
+    apikey_revoke(api_key=api_key, by=user)
     messages.success(request, _("Key %(name)s revoked.") % {"name": api_key.name})
     return redirect("api_keys")
 

@@ -2,12 +2,10 @@
 services, which keep the history and the rules (lead time, moderation), so these are read-only.
 """
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
+from clearance.admin import ReadOnly
 from publications.models import Comment, Consultation, Publication, Topic, Version
 
 
@@ -17,15 +15,8 @@ class TopicAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     prepopulated_fields = {"slug": ["name"]}
 
 
-class ReadOnlyAdmin(SimpleHistoryAdmin):  # type: ignore[misc]
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+class ReadOnlyAdmin(ReadOnly, SimpleHistoryAdmin):  # type: ignore[misc]
+    pass
 
 
 @admin.register(Publication)

@@ -20,8 +20,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from clearance.actors import stamped
 from clearance.models import User
-from clearance.services import _by
 from publications import services
 from publications.models import Comment, Consultation, Publication, Theme, Topic, Version
 
@@ -570,7 +570,7 @@ def _past_comment(
         moderated_at=when,
         moderated_by=editor,
     )
-    _by(comment, editor).save()
+    stamped(comment, editor).save()
     return comment
 
 

@@ -21,10 +21,11 @@ from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from clearance.actors import stamped
 from clearance.errors import ServiceError
 from clearance.models import User
 from clearance.queue import enqueue_on_commit
-from clearance.services import _by, notify
+from clearance.services import notify
 from publications import figures, markdown
 from publications.models import (
     Attachment,
@@ -65,7 +66,7 @@ def publication_create(
         raise ServiceError(_("Choose a kind of publication."), field="kind")
     with transaction.atomic():
         publication = Publication(slug=slug, kind=kind)
-        _by(publication, by).save()
+        stamped(publication, by).save()
         publication.topics.set(topics or [])
     return publication
 
@@ -117,7 +118,7 @@ def version_create(
         Publication.objects.select_for_update().get(pk=publication.pk)
         last = publication.versions.filter(language=language).aggregate(n=Max("number"))["n"]
         version.number = (last or 0) + 1
-        _by(version, by).save()
+        stamped(version, by).save()
     return version
 
 
@@ -150,7 +151,7 @@ def version_propose(*, version: Version, by: User | None) -> Version:
         version = _lock_version(version)
         Version.WORKFLOW.check(version.status, Version.Status.PROPOSED)
         version.status = Version.Status.PROPOSED
-        _by(version, by).save(update_fields=["status"])
+        stamped(version, by).save(update_fields=["status"])
     return version
 
 
@@ -274,12 +275,12 @@ def version_publish(
                 )
         for old in replaced:
             old.status = Version.Status.SUPERSEDED
-            _by(old, by).save(update_fields=["status"])
+            stamped(old, by).save(update_fields=["status"])
         version.status = Version.Status.PUBLISHED
         version.published_at = at
         # The effective date may have changed, and with it the threshold in force.
         _render(version)
-        _by(version, by).save(
+        stamped(version, by).save(
             update_fields=[
                 "status", "published_at", "effective_date", "body_html", "plain_text", "figures",
             ]
@@ -332,7 +333,7 @@ def _consultation_conclude(
     consultation.final_version = final
     consultation.response_html = markdown.render(consultation.response)
     consultation.response_published_at = at
-    _by(consultation, by).save(
+    stamped(consultation, by).save(
         update_fields=["status", "final_version", "response_html", "response_published_at"]
     )
 
@@ -392,7 +393,7 @@ def consultation_create(
         version = _lock_version(version)
         if version.status == Version.Status.DRAFT:
             version.status = Version.Status.PROPOSED
-            _by(version, by).save(update_fields=["status"])
+            stamped(version, by).save(update_fields=["status"])
         if version.status != Version.Status.PROPOSED:
             raise ServiceError(
                 _("Only a draft or proposed version can be consulted on."), field="version"
@@ -406,7 +407,7 @@ def consultation_create(
             closes_at=closes_at,
         )
         consultation.status = consultation.status_at(timezone.now())
-        _by(consultation, by).save()
+        stamped(consultation, by).save()
         if consultation.status == Consultation.Status.OPEN:
             _alert_subscribers(version)
     return consultation
@@ -464,7 +465,7 @@ def consultations_advance(*, now: datetime | None = None) -> int:
                 )
                 Consultation.WORKFLOW.check(locked.status, nxt)
                 locked.status = nxt
-                _by(locked, None).save(update_fields=["status"])
+                stamped(locked, None).save(update_fields=["status"])
                 if nxt == Consultation.Status.OPEN:
                     _alert_subscribers(locked.version)
             moved += 1
@@ -491,7 +492,7 @@ def comment_set_theme(*, comment: Comment, theme: Theme | None, by: User | None)
     with transaction.atomic():
         comment = Comment.objects.select_for_update().get(pk=comment.pk)
         comment.theme = theme
-        _by(comment, by).save(update_fields=["theme"])
+        stamped(comment, by).save(update_fields=["theme"])
     return comment
 
 
@@ -505,7 +506,7 @@ def consultation_set_response(
         if consultation.status == Consultation.Status.CONCLUDED:
             consultation.response_html = markdown.render(response)
             fields.append("response_html")
-        _by(consultation, by).save(update_fields=fields)
+        stamped(consultation, by).save(update_fields=fields)
     return consultation
 
 
@@ -611,7 +612,7 @@ def comment_submit(
             status=Comment.Status.UNCONFIRMED,
             fingerprint=hashlib.sha256(normalise(body).encode()).hexdigest(),
         )
-        _by(comment, user).save()
+        stamped(comment, user).save()
         if attachment is not None:
             Attachment.objects.create(
                 comment=comment,
@@ -662,7 +663,7 @@ def _confirmed(comment: Comment, by: User | None) -> None:
         Comment.Status.PENDING if settings.COMMENT_PRE_MODERATION else Comment.Status.PUBLISHED
     )
     comment.confirmed_at = timezone.now()
-    _by(comment, by).save(update_fields=["campaign", "status", "confirmed_at"])
+    stamped(comment, by).save(update_fields=["campaign", "status", "confirmed_at"])
     if comment.user is not None:
         notify(
             event="comment_received",
@@ -701,7 +702,7 @@ def _campaign_for(comment: Comment) -> Campaign | None:
         match.campaign = Campaign.objects.create(
             consultation_id=comment.consultation_id, sample=match.body
         )
-        _by(match, None).save(update_fields=["campaign"])
+        stamped(match, None).save(update_fields=["campaign"])
     return match.campaign
 
 
@@ -717,7 +718,7 @@ def comment_moderate(*, comment: Comment, approve: bool, by: User) -> Comment:
         comment.status = target
         comment.moderated_at = timezone.now()
         comment.moderated_by = by
-        _by(comment, by).save(update_fields=["status", "moderated_at", "moderated_by"])
+        stamped(comment, by).save(update_fields=["status", "moderated_at", "moderated_by"])
         if approve:
             if comment.user is not None:
                 notify(

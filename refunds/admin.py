@@ -7,6 +7,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
+from clearance.admin import ReadOnly as CoreReadOnly
 from clearance.models import Role, User
 from refunds.models import DeferredAccount, LedgerEntry, Payment, Refund, Statement
 
@@ -35,15 +36,8 @@ class Administrators:
         return False
 
 
-class ReadOnly(Administrators):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+class ReadOnly(CoreReadOnly, Administrators):
+    """Administrators see these; nobody changes them here."""
 
 
 @admin.register(LedgerEntry)

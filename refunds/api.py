@@ -15,8 +15,8 @@ from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from clearance.api import ApiView, idempotent
 from declarations.access import declaration_for_organisation
-from declarations.api import ApiView, idempotent
 from refunds import access, services
 from refunds.models import Payment, Refund, Statement
 

@@ -37,15 +37,16 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from clearance.actors import Actor, stamped
 from clearance.errors import ServiceError
 from clearance.models import Organisation, User
 from clearance.money import format_money
 from clearance.queue import enqueue_on_commit
 from clearance.reference import currency_decimals
 from clearance.review import release
-from clearance.services import _by, notify
+from clearance.services import notify
 from declarations.models import Declaration, Status
-from declarations.services import Actor, lock, sniff
+from declarations.services import lock, sniff
 from refunds.models import (
     REFUND_HOLDING,
     REFUND_WORKFLOW,
@@ -180,7 +181,7 @@ def payment_start(
             # Opened before an amendment changed what is due: a payment of the old amount
             # must not settle the new one.
             live.status = Payment.Status.FAILED
-            _by(live, actor.user).save(update_fields=["status"])
+            stamped(live, actor.user).save(update_fields=["status"])
             live = None
         payment = live or Payment(
             organisation_id=organisation_id,
@@ -192,13 +193,13 @@ def payment_start(
             **target,
         )
         if live is None:
-            _by(payment, actor.user).save()
+            stamped(payment, actor.user).save()
     return_url = reverse("payment_detail", args=[payment.pk])
     checkout = provider.start_payment(payment, return_url=return_url)
     if checkout.provider_reference and checkout.provider_reference != payment.provider_reference:
         payment.provider_reference = checkout.provider_reference
         with transaction.atomic():
-            _by(payment, actor.user).save(update_fields=["provider_reference"])
+            stamped(payment, actor.user).save(update_fields=["provider_reference"])
     return payment, checkout.url
 
 
@@ -270,7 +271,7 @@ def _apply(payment: Payment, event: CallbackEvent) -> str:
         return "ignored"
     if event.kind == "payment.failed":
         payment.status = Payment.Status.FAILED
-        _by(payment, None).save(update_fields=["status"])
+        stamped(payment, None).save(update_fields=["status"])
         return "failed"
     if event.kind != "payment.succeeded":
         return "ignored"
@@ -284,7 +285,7 @@ def _settle(payment: Payment) -> None:
     now = timezone.now()
     payment.status = Payment.Status.SETTLED
     payment.settled_at = now
-    _by(payment, None).save(update_fields=["status", "settled_at"])
+    stamped(payment, None).save(update_fields=["status", "settled_at"])
     LedgerEntry(
         organisation_id=payment.organisation_id,
         kind=LedgerEntry.Kind.PAYMENT,
@@ -303,7 +304,7 @@ def _settle(payment: Payment) -> None:
         statement = Statement.objects.select_for_update().get(pk=payment.statement_id)
         statement.status = Statement.Status.PAID
         statement.paid_at = now
-        _by(statement, None).save(update_fields=["status", "paid_at"])
+        stamped(statement, None).save(update_fields=["status", "paid_at"])
         _reinstate_deferral(statement.organisation_id)
     organisation = Organisation.objects.get(pk=payment.organisation_id)
     notify(
@@ -350,7 +351,7 @@ def deferred_account_open(*, organisation: Organisation, by: User | None) -> Def
         if not created and account.suspended_at is not None:
             account.suspended_at = None
             account.suspended_reason = ""
-            _by(account, by).save()
+            stamped(account, by).save()
     return account
 
 
@@ -453,7 +454,7 @@ def statements_issue(*, period: datetime.date) -> list[Statement]:
                 total=sum((e.amount for e in entries), ZERO),
                 due_on=due_on,
             )
-            _by(statement, None).save()
+            stamped(statement, None).save()
             StatementLine.objects.bulk_create(
                 StatementLine(
                     statement=statement,
@@ -489,7 +490,7 @@ def statements_mark_overdue(*, today: datetime.date) -> int:
             status=Statement.Status.ISSUED, due_on__lt=today
         ):
             statement.status = Statement.Status.OVERDUE
-            _by(statement, None).save(update_fields=["status"])
+            stamped(statement, None).save(update_fields=["status"])
         late = {
             statement.organisation_id: statement
             for statement in Statement.objects.filter(
@@ -503,7 +504,7 @@ def statements_mark_overdue(*, today: datetime.date) -> int:
         ):
             account.suspended_at = timezone.now()
             account.suspended_reason = "overdue_statement"
-            _by(account, None).save()
+            stamped(account, None).save()
             statement = late[account.organisation_id]
             notify(
                 event="deferral_suspended",
@@ -533,7 +534,7 @@ def _reinstate_deferral(organisation_id: int) -> None:
     if account is not None:
         account.suspended_at = None
         account.suspended_reason = ""
-        _by(account, None).save()
+        stamped(account, None).save()
 
 
 # --- Refunds -----------------------------------------------------------------------------------
@@ -554,7 +555,7 @@ def _move(refund: Refund, to: str, by: User | None, note: str = "") -> None:
         refund.decision_note = note[:500]
     if to in (RS.APPROVED, RS.REJECTED, RS.AWAITING_SUPERVISOR):
         refund.decided_at = timezone.now()
-    _by(refund, by).save()
+    stamped(refund, by).save()
     notify(
         event="refund_update",
         organisation=refund.organisation,
@@ -668,7 +669,7 @@ def refund_request(
             explanation=explanation.strip(),
             requested_by=actor.user,
         )
-        _by(refund, actor.user).save()
+        stamped(refund, actor.user).save()
         for upload, kind in zip(files, kinds, strict=True):
             item = RefundEvidence(
                 refund=refund,

@@ -14,11 +14,11 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from clearance.access import staff_required
+from clearance.actors import Actor
 from clearance.errors import ServiceError
 from clearance.models import User
 from declarations import access as declaration_access
 from declarations.models import Declaration, Status
-from declarations.services import Actor
 from refunds import access, services
 from refunds.forms import DecisionForm, RefundForm
 from refunds.models import LedgerEntry, Payment, Refund, RefundStatus, Statement

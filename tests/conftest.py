@@ -94,7 +94,7 @@ def owner(organisation: Any) -> Any:
 
 @pytest.fixture
 def actor(owner: Any) -> Any:
-    from declarations.services import Actor
+    from clearance.actors import Actor
 
     return Actor(user=owner)
 

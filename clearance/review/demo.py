@@ -12,10 +12,10 @@ from typing import Any
 
 from django.utils import timezone
 
+from clearance.actors import stamped
 from clearance.models import Role, User
 from clearance.review import services
 from clearance.review.models import Queue, ReviewCase
-from clearance.services import _by
 from declarations.models import Declaration, Status
 
 
@@ -39,7 +39,7 @@ def seed_demo(people: Mapping[str, Any]) -> str:
             opened_at=now,
             due_at=(declaration.submitted_at or now) + datetime.timedelta(hours=24),
         )
-        _by(case, officer).save()
+        stamped(case, officer).save()
         opened += 1
     released = 0
     for declaration in Declaration.objects.filter(

@@ -9,12 +9,12 @@ from typing import Any
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
+from clearance.actors import Actor
 from clearance.review import release
 from clearance.review.models import Queue, ReviewCase
 from clearance.risk.models import RiskLane, RiskSettings
 from clearance.risk.signals import Scored
 from declarations.models import Status
-from declarations.services import Actor
 
 
 def take_over(

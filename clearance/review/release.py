@@ -31,6 +31,7 @@ from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from clearance.actors import Actor
 from clearance.errors import ServiceError
 from clearance.models import Organisation
 from clearance.queue import enqueue_on_commit
@@ -38,7 +39,7 @@ from clearance.review.models import ReleaseNotice
 from clearance.risk.models import RiskScore
 from clearance.services import notify
 from declarations.models import Declaration, Status
-from declarations.services import Actor, Move, declarations_move, lock
+from declarations.services import Move, declarations_move, lock
 
 # PDFs per rendering task: small enough that a task never holds a worker for long.
 RENDER_CHUNK = 50

@@ -14,15 +14,15 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from clearance.actors import Actor, stamped
 from clearance.errors import ServiceError
 from clearance.models import Organisation, Role, User
 from clearance.queue import enqueue_on_commit
 from clearance.review import release
 from clearance.review.models import Decision, InfoRequest, ReviewCase
-from clearance.services import _by, notify
+from clearance.services import notify
 from declarations.models import Declaration, Status
 from declarations.services import (
-    Actor,
     declaration_amend,
     declaration_data,
     declaration_transition,
@@ -53,7 +53,7 @@ def case_claim(*, case: ReviewCase, by: User) -> ReviewCase:
             raise ServiceError(_("Another officer holds this case."), code="claimed")
         locked.claimed_by = by
         locked.claimed_at = timezone.now()
-        _by(locked, by).save()
+        stamped(locked, by).save()
     return locked
 
 
@@ -66,7 +66,7 @@ def case_unclaim(*, case: ReviewCase, by: User) -> ReviewCase:
             raise ServiceError(_("Only the officer who holds this case can release it."))
         locked.claimed_by = None
         locked.claimed_at = None
-        _by(locked, by).save()
+        stamped(locked, by).save()
     return locked
 
 
@@ -83,13 +83,13 @@ def _decide(
     decision = Decision(
         declaration=declaration, action=action, reason=reason, by=by, reverses=reverses
     )
-    _by(decision, by).save()
+    stamped(decision, by).save()
     return decision
 
 
 def _close(case: ReviewCase, by: User) -> None:
     case.closed_at = timezone.now()
-    _by(case, by).save()
+    stamped(case, by).save()
 
 
 def _filer_url(declaration: Declaration) -> str:
@@ -115,7 +115,7 @@ def info_request(
         request = InfoRequest(declaration=locked, question=question, due_on=due_on, asked_by=by)
         try:
             with transaction.atomic():
-                _by(request, by).save()
+                stamped(request, by).save()
         except IntegrityError:
             raise ServiceError(_("A question is already waiting for an answer.")) from None
         _decide(locked, A.REQUEST_INFO, question, by)
@@ -329,7 +329,7 @@ def decision_reverse(*, decision: Decision, by: User, reason: str) -> Decision:
             case.closed_at = None
             case.claimed_by = None
             case.claimed_at = None
-            _by(case, by).save()
+            stamped(case, by).save()
         return _decide(locked, A.REVERSAL, reason, by, reverses=decision)
 
 

@@ -27,15 +27,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from clearance.access import staff_required
+from clearance.actors import Actor
+from clearance.api import ApiView
 from clearance.errors import ServiceError
 from clearance.models import Role, TransportMode, User
 from clearance.review import release, services
 from clearance.review.models import Decision, InfoRequest, Queue, ReleaseNotice, ReviewCase
 from clearance.risk.models import RiskLane, RiskRule
 from declarations import access, tasks
-from declarations.api import ApiView
 from declarations.models import Declaration, DeclarationVersion, Document, Status
-from declarations.services import Actor
 
 OFFICERS = (Role.OFFICER, Role.SUPERVISOR)
 

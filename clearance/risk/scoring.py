@@ -24,6 +24,7 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from clearance import bulk, regimes
+from clearance.actors import Actor
 from clearance.models import Organisation
 from clearance.queue import enqueue_on_commit
 from clearance.risk.models import (
@@ -47,7 +48,7 @@ from clearance.risk.rules import (
 )
 from clearance.risk.signals import Scored, declarations_scored
 from declarations.models import Declaration, Status
-from declarations.services import Actor, Move, declarations_move, lock_many
+from declarations.services import Move, declarations_move, lock_many
 
 # --- Loading from the database --------------------------------------------------------------
 

@@ -5,11 +5,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from clearance.actors import stamped
 from clearance.errors import ServiceError
 from clearance.models import Role, User
 from clearance.risk.models import RiskRule, RiskSettings
 from clearance.risk.rules import validate_params
-from clearance.services import _by
 
 
 def rule_save(*, rule: RiskRule, by: User) -> RiskRule:
@@ -26,7 +26,7 @@ def rule_save(*, rule: RiskRule, by: User) -> RiskRule:
         )
     rule.updated_at = timezone.now()
     with transaction.atomic():
-        _by(rule, by).save()
+        stamped(rule, by).save()
     return rule
 
 
@@ -40,5 +40,5 @@ def risk_settings_save(*, settings: RiskSettings, by: User) -> RiskSettings:
     settings.pk = 1
     settings.updated_at = timezone.now()
     with transaction.atomic():
-        _by(settings, by).save()
+        stamped(settings, by).save()
     return settings

@@ -7,8 +7,10 @@ import pytest
 from django.utils import timezone
 
 from clearance import bulk
+from clearance.actors import Actor
 from clearance.risk import scoring as risk
 from clearance.risk.models import RiskScore, RiskSettings
+from clearance.services import apikey_create
 from declarations import services
 from declarations.models import Declaration, Status, StatusChange
 from tests.declarations.helpers import declaration_data
@@ -20,7 +22,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def drafts():
     organisation = OrganisationFactory(name="Bulk Traders")
-    actor = services.Actor(user=organisation.owner)
+    actor = Actor(user=organisation.owner)
     outcomes = services.declarations_create(
         organisation=organisation,
         items=[declaration_data() for _ in range(3)],
@@ -58,7 +60,7 @@ def test_insert_rows_takes_json_already_serialised(drafts):
 
 def test_update_rows_changes_the_rows_and_writes_their_history_with_the_actor(drafts):
     organisation, declarations = drafts
-    key, _secret = services.apikey_create(organisation=organisation, name="Feed", by=None)
+    key, _secret = apikey_create(organisation=organisation, name="Feed", by=None)
     at = timezone.now() + datetime.timedelta(seconds=1)
     first, second, untouched = declarations
     rows = [(first.pk, "yellow", at, None), (second.pk, None, at, at)]

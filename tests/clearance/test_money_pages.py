@@ -10,12 +10,12 @@ from django.core import signing
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
+from clearance.actors import Actor
 from clearance.models import Notification, Role
 from clearance.review import notices as release_notices
 from clearance.review.models import ReleaseNotice
 from clearance.services import render_notification
 from declarations.models import Declaration, DeclarationVersion, Status
-from declarations.services import Actor
 from refunds import documents
 from refunds import services as refund_services
 from refunds.models import Payment

@@ -1,6 +1,6 @@
 import pytest
 
-from declarations import services
+from clearance.services import apikey_create
 from tests.factories import OrganisationFactory
 
 
@@ -11,6 +11,6 @@ def other_organisation(db):
 
 @pytest.fixture
 def api_key(organisation, owner):
-    key, secret = services.apikey_create(organisation=organisation, name="Shop system", by=owner)
+    key, secret = apikey_create(organisation=organisation, name="Shop system", by=owner)
     key.secret = secret
     return key

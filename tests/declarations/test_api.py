@@ -3,9 +3,10 @@
 import pytest
 from rest_framework.test import APIClient
 
+from clearance.actors import Actor
+from clearance.services import apikey_create, apikey_revoke
 from declarations import services
 from declarations.models import Declaration, Status
-from declarations.services import Actor
 from tests.declarations.helpers import declaration_data
 
 pytestmark = pytest.mark.django_db
@@ -24,7 +25,7 @@ def api(api_key):
 
 @pytest.fixture
 def stranger(other_organisation):
-    _key, secret = services.apikey_create(organisation=other_organisation, name="x", by=None)
+    _key, secret = apikey_create(organisation=other_organisation, name="x", by=None)
     return client_for(secret)
 
 
@@ -40,7 +41,7 @@ def test_a_request_without_a_valid_key_is_refused(api_key):
     response = client_for("lv_deadbeef_nothing").get("/api/v1/declarations/")
     assert response.status_code == 401
     assert response.json()["code"] == "authentication_failed"
-    services.apikey_revoke(api_key=api_key, by=None)
+    apikey_revoke(api_key=api_key, by=None)
     assert client_for(api_key.secret).get("/api/v1/declarations/").status_code == 401
 
 
@@ -241,7 +242,7 @@ def test_create_api_key_makes_the_organisation_and_prints_the_key_last(capsys):
     call_command("create_api_key", "--org", "parcel platform")
     second = capsys.readouterr().out.strip().splitlines()[-1]
     assert second != key
-    from declarations.models import ApiKey
+    from clearance.models import ApiKey
 
     assert ApiKey.objects.filter(organisation__name="Parcel Platform").count() == 2
     assert not ApiKey.objects.filter(secret_hash=key).exists()

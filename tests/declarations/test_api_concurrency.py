@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
-from declarations import services
+from clearance.services import apikey_create
 from declarations.models import Declaration
 from tests.declarations.helpers import declaration_data
 from tests.factories import OrganisationFactory
@@ -15,7 +15,7 @@ from tests.factories import OrganisationFactory
 @pytest.mark.django_db(transaction=True)
 def test_twenty_concurrent_identical_requests_create_one_row():
     organisation = OrganisationFactory()
-    _key, secret = services.apikey_create(organisation=organisation, name="k", by=None)
+    _key, secret = apikey_create(organisation=organisation, name="k", by=None)
     body = declaration_data()
     start = threading.Barrier(20)
     answers: list[tuple[int, int]] = []

@@ -4,8 +4,9 @@ import re
 
 import pytest
 
+from clearance.models import ApiKey
 from declarations import services
-from declarations.models import ApiKey, Declaration, Status
+from declarations.models import Declaration, Status
 from tests.declarations.helpers import declaration_data
 
 pytestmark = pytest.mark.django_db

@@ -7,6 +7,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
+from clearance.services import apikey_create
 from declarations import csvfiles
 from declarations.models import CsvUpload, Declaration, Status
 
@@ -172,9 +173,8 @@ def test_the_api_takes_a_file_and_a_confirmation(organisation, api_key, other_or
     assert done.json()["state"] == "imported"
     assert Declaration.objects.filter(organisation=organisation).count() == 2
     stranger = APIClient()
-    from declarations import services
 
-    _k, secret = services.apikey_create(organisation=other_organisation, name="s", by=None)
+    _k, secret = apikey_create(organisation=other_organisation, name="s", by=None)
     stranger.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
     assert stranger.get(f"/api/v1/declarations/upload/{body['id']}/").status_code == 404
 

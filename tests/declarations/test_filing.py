@@ -2,11 +2,10 @@
 
 import pytest
 
-from clearance.errors import ServiceError
+from clearance.actors import Actor
+from clearance.errors import Invalid, ServiceError
 from declarations import services
 from declarations.models import Declaration, Status, StatusChange, check_transition
-from declarations.services import Actor
-from declarations.validation import Invalid
 from tests.declarations.helpers import declaration_data
 
 pytestmark = pytest.mark.django_db

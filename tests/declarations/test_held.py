@@ -12,9 +12,9 @@ import time_machine
 from django.utils import timezone
 
 from clearance import regimes
+from clearance.actors import Actor
 from declarations import services
 from declarations.models import Declaration, Status
-from declarations.services import Actor
 from tests.declarations.helpers import LINE, declaration_data
 
 pytestmark = pytest.mark.django_db

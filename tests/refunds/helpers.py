@@ -8,8 +8,9 @@ from typing import Any
 
 from django.utils import timezone
 
+from clearance.actors import Actor
 from declarations.models import Declaration, DeclarationVersion, Status
-from declarations.services import Actor, declaration_transition
+from declarations.services import declaration_transition
 from refunds.providers import SIGNATURE_HEADER, sandbox_secret, signature_header
 
 _numbers = count(1)

@@ -6,8 +6,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
-from declarations import services as declaration_services
-from declarations.services import Actor
+from clearance.actors import Actor
+from clearance.services import apikey_create
 from refunds import services
 from refunds.models import Refund
 from tests.factories import OrganisationFactory
@@ -17,9 +17,7 @@ pytestmark = pytest.mark.django_db
 
 
 def api_for(organisation):
-    _key, secret = declaration_services.apikey_create(
-        organisation=organisation, name="system", by=None
-    )
+    _key, secret = apikey_create(organisation=organisation, name="system", by=None)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
     return client

@@ -8,9 +8,9 @@ import pytest
 from django.db import connection
 from django.test import Client
 
+from clearance.actors import Actor
 from clearance.errors import ServiceError
 from declarations.models import Status, StatusChange
-from declarations.services import Actor
 from refunds import services
 from refunds.models import LedgerEntry, ProviderEvent, Refund, SandboxPayout
 from tests.factories import staff_user

@@ -6,10 +6,10 @@ from decimal import Decimal
 import pytest
 import time_machine
 
+from clearance.actors import Actor
 from clearance.errors import ServiceError
 from clearance.models import Notification
 from declarations.models import Status
-from declarations.services import Actor
 from refunds import services, tasks
 from refunds.models import LedgerEntry
 from tests.factories import OrganisationFactory

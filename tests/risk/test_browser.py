@@ -8,6 +8,7 @@ import re
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from clearance.actors import Actor
 from clearance.review.models import ReleaseNotice
 from clearance.risk.models import RiskSettings
 from declarations import services
@@ -33,7 +34,7 @@ def test_an_officer_asks_the_seller_answers_the_officer_releases_and_the_notice_
         organisation=organisation,
         data=declaration_data(),
         submit=True,
-        actor=services.Actor(user=organisation.owner),
+        actor=Actor(user=organisation.owner),
     )
     wait_for(
         lambda: Declaration.objects.get(pk=declaration.pk).status == Status.UNDER_REVIEW,
@@ -137,7 +138,7 @@ def test_the_inspection_form_of_a_red_case_is_accessible(page: Page, live_server
         organisation=organisation,
         data=declaration_data(),
         submit=True,
-        actor=services.Actor(user=organisation.owner),
+        actor=Actor(user=organisation.owner),
     )
     risk.score_declarations([declaration.pk])
     officer = staff_user("officer")

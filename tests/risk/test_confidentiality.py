@@ -8,12 +8,14 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from clearance.actors import Actor
 from clearance.models import Notification, Role
 from clearance.review import notices as release_notices
 from clearance.review import services as review
 from clearance.review.models import ReleaseNotice, ReviewCase
 from clearance.risk import scoring as risk
 from clearance.risk.models import RiskRule, RiskScore
+from clearance.services import apikey_create
 from declarations import services
 from tests.declarations.helpers import declaration_data
 from tests.factories import staff_user
@@ -78,14 +80,14 @@ def test_no_page_or_api_response_a_seller_reaches_shows_a_score_a_rule_or_a_reas
         by=officer,
     )
     review.info_answer(
-        declaration=reviewed, answer="Attached.", documents=[], actor=services.Actor(user=None)
+        declaration=reviewed, answer="Attached.", documents=[], actor=Actor(user=None)
     )
     review.case_claim(case=ReviewCase.objects.get(declaration=reviewed), by=officer)
     review.decision_release(declaration=reviewed, by=officer, reason=REASON)
     release_notices.render(reviewed.pk)
     code = ReleaseNotice.objects.get(declaration=reviewed).code
 
-    _key, secret = services.apikey_create(organisation=organisation, name="s", by=None)
+    _key, secret = apikey_create(organisation=organisation, name="s", by=None)
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
     client.force_login(organisation.owner)

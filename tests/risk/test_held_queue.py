@@ -10,6 +10,7 @@ from django.utils import timezone
 from playwright.sync_api import Browser, Page, expect
 
 from clearance import regimes
+from clearance.actors import Actor
 from declarations import services
 from declarations.models import Declaration, Status
 from tests.conftest import assert_accessible, pass_second_factor, sign_in
@@ -22,7 +23,7 @@ def held_declaration(organisation):
         organisation=organisation,
         data=declaration_data(),
         submit=True,
-        actor=services.Actor(user=organisation.owner),
+        actor=Actor(user=organisation.owner),
     )
 
 

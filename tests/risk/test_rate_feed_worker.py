@@ -6,11 +6,11 @@ import pytest
 from django.utils import timezone
 
 from clearance import regimes
+from clearance.actors import Actor
 from clearance.celery import app as celery_app
 from clearance.risk.models import RiskScore, RiskSettings
 from declarations import services
 from declarations.models import Declaration, Status
-from declarations.services import Actor
 from tests.conftest import FEED_PATH, wait_for
 from tests.declarations.helpers import declaration_data
 from tests.factories import OrganisationFactory

@@ -12,6 +12,7 @@ from unittest import mock
 import pytest
 from django.db import connection, transaction
 
+from clearance.actors import Actor
 from clearance.errors import ServiceError
 from clearance.models import Notification, Role
 from clearance.review import release
@@ -21,7 +22,6 @@ from clearance.risk import scoring as risk
 from clearance.risk.models import RiskRule, RiskScore, RiskSettings
 from declarations import services
 from declarations.models import Declaration, Status
-from declarations.services import Actor
 from refunds import services as payments
 from refunds.models import Payment
 from tests.conftest import rates_for_today

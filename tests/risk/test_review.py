@@ -16,6 +16,7 @@ from clearance.review import services as review
 from clearance.review.models import Decision, ReleaseNotice, ReviewCase
 from clearance.risk import scoring as risk
 from clearance.risk.models import RiskRule, RiskSettings
+from clearance.services import apikey_create
 from declarations import services
 from declarations.models import Declaration, Status
 from tests.declarations.helpers import declaration_data
@@ -121,7 +122,7 @@ def test_a_platform_answers_by_api(yellow, officer, organisation):
     review.case_claim(case=case_of(yellow), by=officer)
     due = timezone.localdate() + datetime.timedelta(days=3)
     review.info_request(declaration=yellow, question="Which model?", due_on=due, by=officer)
-    _key, secret = services.apikey_create(organisation=organisation, name="s", by=None)
+    _key, secret = apikey_create(organisation=organisation, name="s", by=None)
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
     url = f"/api/v1/declarations/{yellow.pk}/information/"

@@ -10,6 +10,7 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
+from clearance.actors import Actor
 from clearance.models import Notification
 from clearance.review.models import Queue, ReleaseNotice, ReviewCase
 from clearance.risk import history as risk_history
@@ -264,7 +265,7 @@ def test_the_first_declarations_of_many_filers_are_found_in_one_query(
 ):
     filers = [OrganisationFactory(name=f"Filer {n}") for n in range(3)]
     ids = {
-        filer.pk: submit(filer, services.Actor(user=filer.owner), count=n + 2)
+        filer.pk: submit(filer, Actor(user=filer.owner), count=n + 2)
         for n, filer in enumerate(filers)
     }
     with django_assert_num_queries(1):

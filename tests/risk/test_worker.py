@@ -13,11 +13,13 @@ from django.db import connection, transaction
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from clearance.actors import Actor
 from clearance.celery import app as celery_app
 from clearance.models import Organisation, User
 from clearance.risk import scoring as risk
 from clearance.risk import tasks
 from clearance.risk.models import RiskScore
+from clearance.services import apikey_create
 from declarations import services
 from declarations.models import Declaration, Status
 from tests.conftest import Worker, rates_for_today, wait_for, worker_env
@@ -45,7 +47,7 @@ def test_a_thousand_declarations_from_the_batch_api_are_all_scored_by_a_worker(c
     organisation = Organisation.objects.create(
         name="Big Platform", kind="platform", owner=User.objects.create_user("p@x.test")
     )
-    _key, secret = services.apikey_create(organisation=organisation, name="system", by=None)
+    _key, secret = apikey_create(organisation=organisation, name="system", by=None)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
 
@@ -111,7 +113,7 @@ def test_killing_the_worker_in_the_middle_of_a_batch_loses_no_declaration(tmp_pa
     # by another transaction, so the worker scores the first two and is then caught in the
     # middle of the batch, whatever the speed of the machine.
     outcomes = services.declarations_create(
-        organisation=organisation, items=batch(4000, "K"), submit=True, actor=services.Actor()
+        organisation=organisation, items=batch(4000, "K"), submit=True, actor=Actor()
     )
     ids = sorted(o.declaration.pk for o in outcomes)
     held = ids[2 * services.SCORING_CHUNK :]

@@ -6,8 +6,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from clearance.models import Organisation, User
-from clearance.services import organisation_create
-from declarations.services import apikey_create
+from clearance.services import apikey_create, organisation_create
 
 
 class Command(BaseCommand):
