@@ -24,6 +24,7 @@ from clearance import assessment, bulk, reference, regimes
 from clearance.actors import Actor
 from clearance.errors import FieldError, Invalid, ServiceError
 from clearance.models import Organisation
+from clearance.uploads import check_upload
 from declarations import validation
 from declarations.models import (
     OPEN_STATUSES,
@@ -710,38 +711,10 @@ def queue_scoring(ids: Sequence[int]) -> None:
 
 # --- Documents -----------------------------------------------------------------------------
 
-_SIGNATURES = (
-    (b"%PDF-", "pdf"),
-    (b"\x89PNG\r\n\x1a\n", "png"),
-    (b"\xff\xd8\xff", "jpeg"),
-)
-
-
-def sniff(head: bytes) -> str | None:
-    """The document type a file's first bytes show (never its name or the browser's word)."""
-    for signature, kind in _SIGNATURES:
-        if head.startswith(signature):
-            return kind
-    return None
-
 
 def document_add(*, declaration: Declaration, kind: str, upload: Any, actor: Actor) -> Document:
     """Store an invoice or photo under a generated name, after checking its size and type."""
-    if upload.size > Document.MAX_BYTES:
-        raise ServiceError(
-            _("The file is larger than %(mb)d MB.") % {"mb": Document.MAX_BYTES // (1024 * 1024)},
-            field="file",
-            code="too_large",
-        )
-    upload.seek(0)
-    found = sniff(upload.read(16))
-    upload.seek(0)
-    if found is None:
-        raise ServiceError(
-            _("Upload a PDF, JPEG or PNG file; this file is none of these."),
-            field="file",
-            code="file_type",
-        )
+    found = check_upload(upload, field="file", max_bytes=Document.MAX_BYTES)
     if kind not in Document.Kind.values:
         raise ServiceError(_("Choose a kind of document."), field="kind")
     original = str(upload.name or "document").replace("\\", "/").rsplit("/", 1)[-1][:200]

@@ -26,6 +26,7 @@ from clearance.errors import ServiceError
 from clearance.models import User
 from clearance.queue import enqueue_on_commit
 from clearance.services import notify
+from clearance.uploads import check_upload
 from publications import figures, markdown
 from publications.models import (
     Attachment,
@@ -542,18 +543,12 @@ def _rate_limit(kind: str, value: str) -> None:
 
 
 def check_attachment(upload: "UploadedFile[Any]") -> None:
-    if upload.size is None or upload.size > settings.COMMENT_ATTACHMENT_MAX_BYTES:
-        raise ServiceError(
-            _("The attachment is larger than %(mb)s MB.")
-            % {"mb": round(settings.COMMENT_ATTACHMENT_MAX_BYTES / 1024 / 1024, 1)},
-            field="attachment",
-            code="too_large",
-        )
-    upload.seek(0)
-    head = upload.read(5)
-    upload.seek(0)
-    if head != b"%PDF-":
-        raise ServiceError(_("Attach a PDF file."), field="attachment", code="not_pdf")
+    check_upload(
+        upload,
+        field="attachment",
+        max_bytes=settings.COMMENT_ATTACHMENT_MAX_BYTES,
+        types=("pdf",),
+    )
 
 
 def comment_submit(

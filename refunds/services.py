@@ -45,8 +45,9 @@ from clearance.queue import enqueue_on_commit
 from clearance.reference import currency_decimals
 from clearance.review import release
 from clearance.services import notify
+from clearance.uploads import check_upload
 from declarations.models import Declaration, Status
-from declarations.services import lock, sniff
+from declarations.services import lock
 from refunds.models import (
     REFUND_HOLDING,
     REFUND_WORKFLOW,
@@ -571,18 +572,7 @@ def _move(refund: Refund, to: str, by: User | None, note: str = "") -> None:
 
 
 def _evidence_file(upload: Any) -> str:
-    if upload.size > EVIDENCE_MAX_BYTES:
-        raise ServiceError(_("The file is larger than 10 MB."), field="evidence", code="too_large")
-    upload.seek(0)
-    found = sniff(upload.read(16))
-    upload.seek(0)
-    if found is None:
-        raise ServiceError(
-            _("Upload a PDF, JPEG or PNG file; this file is none of these."),
-            field="evidence",
-            code="file_type",
-        )
-    return found
+    return check_upload(upload, field="evidence", max_bytes=EVIDENCE_MAX_BYTES)
 
 
 def _auto_approves(refund: Refund, evidence_count: int) -> bool:
