@@ -56,10 +56,13 @@ class Workflow:
             return status
 
 
-def lock_rows[M: models.Model](queryset: models.QuerySet[M]) -> models.QuerySet[M]:
+def lock_rows[M: models.Model](
+    queryset: models.QuerySet[M], *, skip_locked: bool = False
+) -> models.QuerySet[M]:
     """The rows of ``queryset`` locked for update (only their own table's rows, not those of a
-    ``select_related``), in primary-key order."""
-    return queryset.select_for_update(of=("self",)).order_by("pk")
+    ``select_related``), in primary-key order. With ``skip_locked``, rows another transaction
+    holds are passed over (for sweeps that any worker may run)."""
+    return queryset.select_for_update(of=("self",), skip_locked=skip_locked).order_by("pk")
 
 
 def lock_row[M: models.Model](queryset: models.QuerySet[M], **lookup: Any) -> M:
