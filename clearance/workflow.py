@@ -35,9 +35,17 @@ class Workflow:
     def allows(self, current: str, target: str) -> bool:
         return target in self.moves.get(current, ())
 
-    def check(self, current: str, target: str) -> None:
-        """Refuse a move the table does not list, naming both statuses in words."""
-        if not self.allows(current, target):
+    def check(
+        self, current: str, target: str, *, leaving: str | Collection[str] | None = None
+    ) -> None:
+        """Refuse a move the table does not list, naming both statuses in words.
+
+        ``leaving`` is the status (or statuses) the caller decided the move from; a record that
+        has since moved elsewhere is refused in the same words, so a move is never made on a
+        stale read.
+        """
+        expected = (leaving,) if isinstance(leaving, str) else leaving
+        if (expected is not None and current not in expected) or not self.allows(current, target):
             raise ServiceError(
                 _("A %(subject)s that is %(current)s cannot become %(target)s.")
                 % {
