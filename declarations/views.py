@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from clearance import reference
+from clearance.access import organisations_of
 from clearance.actors import Actor
 from clearance.errors import FieldError, Invalid, ServiceError
 from clearance.models import ApiKey, Membership, Organisation, User
@@ -49,7 +50,7 @@ def _filing_organisation(user: User) -> Organisation:
 @login_required
 def declaration_list(request: HttpRequest) -> HttpResponse:
     user = _user(request)
-    queryset = Declaration.objects.of(access.organisations_of(user))
+    queryset = Declaration.objects.of(organisations_of(user))
     filters = DeclarationFilter(request.GET or None)
     if filters.is_valid():
         queryset = queryset.search(filters.cleaned_data["q"])
@@ -258,7 +259,7 @@ def declaration_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "changes": declaration.status_changes.select_related("by", "by_key"),
             "documents": declaration.documents.all(),
             "document_form": DocumentForm(),
-            "is_filer": declaration.organisation_id in access.organisations_of(_user(request)),
+            "is_filer": declaration.organisation_id in organisations_of(_user(request)),
         },
     )
 
@@ -400,14 +401,6 @@ def document_download(request: HttpRequest, pk: int) -> FileResponse:
 # --- CSV files ------------------------------------------------------------------------------
 
 
-def _upload_for(user: User, pk: int) -> CsvUpload:
-    found = CsvUpload.objects.filter(pk=pk, organisation_id__in=access.organisations_of(user))
-    upload = found.first()
-    if upload is None:
-        raise Http404
-    return upload
-
-
 @login_required
 def csv_upload(request: HttpRequest) -> HttpResponse:
     user = _user(request)
@@ -424,7 +417,7 @@ def csv_upload(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def csv_upload_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    upload = _upload_for(_user(request), pk)
+    upload = access.upload_for_user(_user(request), pk)
     busy = upload.state in (CsvUpload.State.CHECKING, CsvUpload.State.IMPORTING)
     context = {
         "upload": upload,
@@ -447,7 +440,7 @@ def csv_upload_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def csv_upload_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
-    upload = _upload_for(user, pk)
+    upload = access.upload_for_user(user, pk)
     try:
         upload = csvfiles.upload_confirm(
             upload=upload, only_valid=request.POST.get("only_valid") == "1", actor=Actor(user=user)
@@ -461,7 +454,7 @@ def csv_upload_confirm(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def csv_upload_errors(request: HttpRequest, pk: int) -> HttpResponse:
-    upload = _upload_for(_user(request), pk)
+    upload = access.upload_for_user(_user(request), pk)
     response = HttpResponse(csvfiles.error_report(upload), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="errors-{upload.pk}.csv"'
     return response

@@ -16,7 +16,7 @@ from django.core.paginator import Paginator
 from django.db.models import F
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -26,7 +26,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from clearance.access import staff_required
+from clearance.access import found_or_404, staff_required
 from clearance.actors import Actor
 from clearance.api import ApiView
 from clearance.errors import ServiceError
@@ -178,7 +178,7 @@ class InspectionForm(forms.Form):
 
 def _officer_declaration(pk: int) -> Declaration:
     """Officers see every declaration: the pages are already limited to officers."""
-    return get_object_or_404(Declaration.objects.select_related("organisation"), pk=pk)
+    return found_or_404(Declaration.objects.select_related("organisation"), pk=pk)
 
 
 @staff_required(*OFFICERS)
@@ -230,7 +230,7 @@ def _run(request: HttpRequest, pk: int, act: Any, done: str) -> HttpResponse:
 @staff_required(*OFFICERS)
 @require_POST
 def case_claim(request: HttpRequest, pk: int) -> HttpResponse:
-    found = get_object_or_404(ReviewCase, declaration_id=pk)
+    found = found_or_404(ReviewCase.objects.all(), declaration_id=pk)
     return _run(
         request,
         pk,
@@ -242,7 +242,7 @@ def case_claim(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_required(*OFFICERS)
 @require_POST
 def case_unclaim(request: HttpRequest, pk: int) -> HttpResponse:
-    found = get_object_or_404(ReviewCase, declaration_id=pk)
+    found = found_or_404(ReviewCase.objects.all(), declaration_id=pk)
     return _run(
         request,
         pk,
@@ -330,7 +330,7 @@ def case_inspection(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_required(Role.SUPERVISOR)
 @require_POST
 def decision_reverse(request: HttpRequest, pk: int) -> HttpResponse:
-    decision = get_object_or_404(Decision, pk=pk)
+    decision = found_or_404(Decision.objects.all(), pk=pk)
     form = ReasonForm(request.POST)
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
     return _run(

@@ -6,12 +6,12 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from clearance.access import staff_required
+from clearance.access import found_or_404, staff_required
 from clearance.errors import ServiceError
 from clearance.models import Role, User
 from clearance.risk import history, rules, scoring, services
@@ -104,7 +104,7 @@ def _preview(proposed: list[rules.Rule], limits: rules.Thresholds, days: int) ->
 def rule_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     """Edit or add a rule; "Preview" shows how the last days' declarations would move between
     lanes with the change, without saving anything."""
-    rule = get_object_or_404(RiskRule, pk=pk) if pk is not None else None
+    rule = found_or_404(RiskRule.objects.all(), pk=pk) if pk is not None else None
     form = RuleForm(request.POST or None, instance=rule)
     preview = None
     if request.method == "POST" and form.is_valid():
