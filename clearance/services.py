@@ -7,18 +7,21 @@ queues side effects (email) only after the transaction commits.
 from collections.abc import Iterable
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core import signing
 from django.db import transaction
-from django.template.loader import render_to_string
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 
 from clearance.actors import Actor, stamped
 from clearance.errors import ServiceError
+from clearance.mail import render_message
 from clearance.models import ApiKey, Membership, Notification, Organisation, Role, User
 from clearance.queue import enqueue_on_commit
 from clearance.tokens import read_verification_token
+from clearance.workflow import lock_row, lock_rows
 
 
 def seller_register(
@@ -61,8 +64,6 @@ def seller_register(
 
 def user_verify_email(*, token: str) -> User:
     """Activate the account the token was made for. Using a token twice is harmless."""
-    from django.conf import settings
-
     try:
         user_id, email = read_verification_token(token, max_age=settings.EMAIL_VERIFICATION_MAX_AGE)
     except signing.SignatureExpired:
@@ -70,7 +71,7 @@ def user_verify_email(*, token: str) -> User:
     except signing.BadSignature:
         raise ServiceError("This confirmation link is not valid.", code="invalid") from None
     with transaction.atomic():
-        user = User.objects.select_for_update().filter(pk=user_id, email=email).first()
+        user = lock_rows(User.objects.filter(pk=user_id, email=email)).first()
         if user is None:
             raise ServiceError("This confirmation link is not valid.", code="invalid")
         if user.email_verified_at is None:
@@ -112,15 +113,6 @@ def user_set_roles(*, user: User, roles: Iterable[str], by: User | None) -> None
     user.__dict__.pop("_role_names", None)
 
 
-def render_notification(event: str, context: dict[str, Any], language: str) -> tuple[str, str, str]:
-    """Subject, text and HTML of an event's message, in the recipient's language."""
-    with translation.override(language):
-        subject = render_to_string(f"notifications/{event}/subject.txt", context).strip()
-        text = render_to_string(f"notifications/{event}/body.txt", context)
-        html = render_to_string(f"notifications/{event}/body.html", context)
-    return " ".join(subject.split()), text, html
-
-
 def notify(
     *,
     event: str,
@@ -143,7 +135,7 @@ def notify(
     created = []
     with transaction.atomic():
         for user in people.values():
-            subject, text, _html = render_notification(event, context, user.language)
+            subject, text, _html = render_message(f"notifications/{event}", context, user.language)
             created.append(
                 Notification.objects.create(
                     recipient=user,
@@ -176,8 +168,6 @@ def notification_mark_read(*, user: User, notification_id: int | None = None) ->
 
 def backup_codes_reset(*, user: User, count: int = 10) -> list[str]:
     """Replace a user's one-time backup codes; the caller shows them once."""
-    from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-
     with transaction.atomic():
         device, _created = StaticDevice.objects.get_or_create(
             user=user, name="backup", defaults={"confirmed": True}
@@ -211,7 +201,7 @@ def apikey_create(*, organisation: Organisation, name: str, by: User | None) -> 
 
 def apikey_revoke(*, api_key: ApiKey, by: User | None) -> None:
     with transaction.atomic():
-        locked = ApiKey.objects.select_for_update().get(pk=api_key.pk)
+        locked = lock_row(ApiKey.objects.all(), pk=api_key.pk)
         if locked.revoked_at is None:
             locked.revoked_at = timezone.now()
             Actor(user=by).stamp(locked).save(update_fields=["revoked_at"])

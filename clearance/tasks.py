@@ -6,33 +6,18 @@ from datetime import timedelta
 from celery import shared_task
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
-from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from clearance import ratefeed, regimes
 from clearance.errors import ServiceError
+from clearance.mail import send_templated_email
 from clearance.models import Notification, User
 from clearance.tokens import verification_token
 
 log = logging.getLogger(__name__)
-
-
-def send_templated_email(
-    *, to: str, template: str, context: dict[str, object], language: str
-) -> None:
-    """Render ``templates/<template>/{subject.txt,body.txt,body.html}`` and send it by SMTP."""
-    context = {"portal_name": settings.PORTAL_NAME, "site_url": settings.SITE_URL, **context}
-    with translation.override(language):
-        subject = " ".join(render_to_string(f"{template}/subject.txt", context).split())
-        text = render_to_string(f"{template}/body.txt", context)
-        html = render_to_string(f"{template}/body.html", context)
-    message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [to])
-    message.attach_alternative(html, "text/html")
-    message.send()
 
 
 @shared_task(name="clearance.send_verification_email", time_limit=60)

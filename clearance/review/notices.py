@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from clearance.pdf import render_pdf
 from clearance.review.models import ReleaseNotice
+from clearance.workflow import lock_row
 from declarations.models import Declaration, Status
 
 RENDER_AFTER = timedelta(minutes=2)
@@ -49,7 +50,7 @@ def render(declaration_id: int) -> None:
         language=declaration.organisation.owner.language,
     )
     with transaction.atomic():
-        locked = ReleaseNotice.objects.select_for_update().get(pk=notice.pk)
+        locked = lock_row(ReleaseNotice.objects.all(), pk=notice.pk)
         if locked.file:
             return
         locked.file.save(f"{declaration.system_reference}.pdf", ContentFile(pdf), save=True)

@@ -21,6 +21,7 @@ from clearance.queue import enqueue_on_commit
 from clearance.review import release
 from clearance.review.models import Decision, InfoRequest, ReviewCase
 from clearance.services import notify
+from clearance.workflow import lock_rows
 from declarations.models import Declaration, Status
 from declarations.services import (
     declaration_amend,
@@ -35,8 +36,19 @@ A = Decision.Action
 # --- Cases ----------------------------------------------------------------------------------
 
 
+def lock_case(declaration_id: int) -> ReviewCase | None:
+    """The declaration's review case, locked; None when it has none."""
+    return lock_rows(ReviewCase.objects.filter(declaration_id=declaration_id)).first()
+
+
+def lock_open_request(declaration_id: int) -> InfoRequest | None:
+    """The question waiting for the filer's answer, locked; None when none waits."""
+    waiting = InfoRequest.objects.filter(declaration_id=declaration_id, answered_at__isnull=True)
+    return lock_rows(waiting).first()
+
+
 def _lock_case(declaration_id: int) -> ReviewCase:
-    found = ReviewCase.objects.select_for_update().filter(declaration_id=declaration_id).first()
+    found = lock_case(declaration_id)
     if found is None:
         raise ServiceError(_("This declaration is not in a review queue."), code="no_case")
     return found
@@ -92,8 +104,19 @@ def _close(case: ReviewCase, by: User) -> None:
     stamped(case, by).save()
 
 
-def _filer_url(declaration: Declaration) -> str:
-    return f"/declarations/{declaration.pk}/"
+def _tell_filer(declaration: Declaration, event: str, url: str = "", **context: Any) -> None:
+    """Tell the filer's organisation of an officer's step on its declaration (in the portal
+    and by email, after commit). The filer sees the status, never the officer's reasons."""
+    notify(
+        event=event,
+        organisation=Organisation.objects.get(pk=declaration.organisation_id),
+        context={
+            "reference": declaration.system_reference,
+            "your_reference": declaration.reference,
+            **context,
+        },
+        url=url or f"/declarations/{declaration.pk}/",
+    )
 
 
 # --- Information requests -------------------------------------------------------------------
@@ -119,16 +142,12 @@ def info_request(
         except IntegrityError:
             raise ServiceError(_("A question is already waiting for an answer.")) from None
         _decide(locked, A.REQUEST_INFO, question, by)
-        notify(
-            event="information_requested",
-            organisation=Organisation.objects.get(pk=locked.organisation_id),
-            context={
-                "reference": locked.system_reference,
-                "your_reference": locked.reference,
-                "question": question,
-                "due_on": due_on.isoformat(),
-            },
+        _tell_filer(
+            locked,
+            "information_requested",
             url=f"/declarations/{locked.pk}/information/",
+            question=question,
+            due_on=due_on.isoformat(),
         )
     return request
 
@@ -147,11 +166,7 @@ def info_answer(
         raise ServiceError(_("Write your answer."), field="answer")
     with transaction.atomic():
         locked = lock(declaration.pk)
-        request = (
-            InfoRequest.objects.select_for_update()
-            .filter(declaration=locked, answered_at__isnull=True)
-            .first()
-        )
+        request = lock_open_request(locked.pk)
         if request is None or locked.status != Status.INFO_REQUESTED:
             raise ServiceError(_("No question is waiting for an answer."), code="no_request")
         for kind, upload in documents:
@@ -163,7 +178,7 @@ def info_answer(
         declaration_transition(
             declaration=locked, to=Status.UNDER_REVIEW, actor=actor, note=_("Answer sent")
         )
-        case = ReviewCase.objects.select_for_update().filter(declaration=locked).first()
+        case = lock_case(locked.pk)
         if case is not None:
             case.claimed_by = None
             case.claimed_at = None
@@ -190,16 +205,7 @@ def decision_release(*, declaration: Declaration, by: User, reason: str = "") ->
             )
             # Payments (another app, queued by name) release at once on a deferred account.
             enqueue_on_commit("refunds.release_settled", [locked.pk])
-            notify(
-                event="declaration_decided",
-                organisation=Organisation.objects.get(pk=locked.organisation_id),
-                context={
-                    "reference": locked.system_reference,
-                    "your_reference": locked.reference,
-                    "status": str(Status.AWAITING_PAYMENT.label),
-                },
-                url=_filer_url(locked),
-            )
+            _tell_filer(locked, "declaration_decided", status=str(Status.AWAITING_PAYMENT.label))
         else:
             release.declaration_release(
                 declaration_id=locked.pk, expected=Status.UNDER_REVIEW, actor=Actor(user=by)
@@ -218,16 +224,7 @@ def _refuse(declaration: Declaration, by: User, reason: str, action: str, to: st
         declaration_transition(declaration=locked, to=to, actor=Actor(user=by))
         decision = _decide(locked, action, reason, by)
         _close(case, by)
-        notify(
-            event="declaration_decided",
-            organisation=Organisation.objects.get(pk=locked.organisation_id),
-            context={
-                "reference": locked.system_reference,
-                "your_reference": locked.reference,
-                "status": str(Status(to).label),
-            },
-            url=_filer_url(locked),
-        )
+        _tell_filer(locked, "declaration_decided", status=str(Status(to).label))
     return decision
 
 

@@ -47,6 +47,7 @@ from clearance.risk.rules import (
     evaluate,
 )
 from clearance.risk.signals import Scored, declarations_scored
+from clearance.workflow import lock_rows
 from declarations.models import Declaration, Status
 from declarations.services import Move, declarations_move, lock_many
 
@@ -295,13 +296,10 @@ def score_declarations(ids: Sequence[int], *, and_waiting: int = 0) -> int:
         # a second delivery of the same message finds them moved on and does nothing.
         locked = list(lock_many(ids).filter(status=Status.SUBMITTED).values_list("pk", flat=True))
         if and_waiting > 0:
-            locked += (
-                Declaration.objects.select_for_update(of=("self",), skip_locked=True)
-                .filter(status=Status.SUBMITTED)
-                .exclude(pk__in=ids)
-                .order_by("pk")
-                .values_list("pk", flat=True)[:and_waiting]
-            )
+            locked += lock_rows(
+                Declaration.objects.filter(status=Status.SUBMITTED).exclude(pk__in=ids),
+                skip_locked=True,
+            ).values_list("pk", flat=True)[:and_waiting]
         if not locked:
             return 0
         rows = list(

@@ -11,10 +11,10 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from clearance.actors import Actor
+from clearance.mail import render_message
 from clearance.models import Notification, Role
 from clearance.review import notices as release_notices
 from clearance.review.models import ReleaseNotice
-from clearance.services import render_notification
 from declarations.models import Declaration, DeclarationVersion, Status
 from refunds import documents
 from refunds import services as refund_services
@@ -329,7 +329,7 @@ def test_a_korean_reader_is_told_of_a_payment_in_money(client, organisation, own
 def test_the_payment_received_mail_shows_the_amount_as_money(language):
     context = {"reference": "PAY-1", "amount": "1234.5000", "currency": "USD"}
 
-    subject, text, html = render_notification("payment_received", context, language)
+    subject, text, html = render_message("notifications/payment_received", context, language)
 
     assert f"1,234.50{NBSP}USD" in text
     assert f"1,234.50{NBSP}USD" in html
@@ -361,6 +361,6 @@ def test_the_payment_received_mail_shows_the_amount_as_money(language):
 )
 def test_every_mail_with_an_amount_shows_it_as_money(event, values, shown):
     for language in ("en", "ko"):
-        _subject, text, html = render_notification(event, values, language)
+        _subject, text, html = render_message(f"notifications/{event}", values, language)
         assert shown.replace(" ", NBSP) in text
         assert shown.replace(" ", NBSP) in html
