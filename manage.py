@@ -21,6 +21,7 @@ def demo_environment() -> None:
 def main() -> None:
     demo_environment()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clearance.settings")
+    # Imported after the demo's variables are read: Django reads the environment on import.
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)

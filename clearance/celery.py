@@ -86,6 +86,7 @@ class WorkerHeartbeat(bootsteps.StartStopStep):
         self.tref: Any = None
 
     def start(self, worker: Any) -> None:
+        # Imported when the worker starts: this module is loaded before Django is set up.
         from django.conf import settings
 
         self.beat(worker)
@@ -98,6 +99,7 @@ class WorkerHeartbeat(bootsteps.StartStopStep):
             self.tref.cancel()
 
     def beat(self, worker: Any) -> None:
+        # Imported on the first beat, once Django is set up (clearance.health reads settings).
         import redis
 
         from clearance.health import record_worker_heartbeat

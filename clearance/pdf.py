@@ -13,6 +13,7 @@ from django.utils import translation
 
 
 def render_pdf(template_name: str, context: dict[str, Any], *, language: str = "en") -> bytes:
+    # WeasyPrint loads Pango when imported: only the processes that render PDFs pay for it.
     from weasyprint import HTML
 
     context = {

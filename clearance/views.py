@@ -1,3 +1,4 @@
+import base64
 from typing import Any
 
 import segno
@@ -161,6 +162,4 @@ def two_factor(request: HttpRequest) -> HttpResponse:
 
 
 def _b32(key: bytes) -> str:
-    import base64
-
     return base64.b32encode(key).decode().rstrip("=")

@@ -9,6 +9,7 @@ class ReviewConfig(AppConfig):
 
     def ready(self) -> None:
         # Scoring hands its outcome on with a signal, so that it needs no import of this room.
+        # Imported in ready(): these modules import models, which must be loaded first.
         from clearance.review import handoff
         from clearance.risk.signals import declarations_scored
 

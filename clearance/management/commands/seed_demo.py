@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from clearance import services
+from clearance import regimes, services
 from clearance.models import Membership, Organisation, Role, User
 
 DEMO_ORGANISATIONS = [
@@ -72,8 +72,6 @@ class Command(BaseCommand):
         self.stdout.write("Demo sign-ins (staff enter a backup code at the second-factor step):")
         for line in lines:
             self.stdout.write(line)
-        from clearance import regimes
-
         self.stdout.write("Low-value mode: " + regimes.load_demo() + ".")
         # Each app may add demo data through ``<app>/demo.py: seed_demo(people) -> str``;
         # found by name so that the core imports no other app, and run in the order of
