@@ -28,7 +28,7 @@ from clearance.actors import Actor  # noqa: E402
 from clearance.models import Organisation, User  # noqa: E402
 from declarations.models import Declaration, DeclarationVersion, Status  # noqa: E402
 from declarations.services import declaration_transition  # noqa: E402
-from refunds import services  # noqa: E402
+from refunds import payments, services  # noqa: E402
 from refunds.providers import SIGNATURE_HEADER, sandbox_secret, signature_header  # noqa: E402
 
 BASELINE = {"callbacks_per_s": 80.0, "refund_requests_per_s": 73.0}
@@ -55,7 +55,7 @@ def due(organisation: Organisation) -> Declaration:
         held=False,
     )
     return declaration_transition(
-        declaration=declaration, to=Status.AWAITING_PAYMENT, actor=Actor()
+        declaration=declaration, leaving=Status.SUBMITTED, to=Status.AWAITING_PAYMENT, actor=Actor()
     )
 
 
@@ -68,7 +68,7 @@ def main(count: int) -> None:
         declarations = []
         for _ in range(count):
             declaration = due(organisation)
-            payment, _url = services.payment_start(declaration=declaration, actor=actor)
+            payment, _url = payments.payment_start(declaration=declaration, actor=actor)
             body = json.dumps(
                 {
                     "id": f"evt_{uuid.uuid4().hex}",
@@ -82,7 +82,7 @@ def main(count: int) -> None:
         start = time.perf_counter()
         for body in bodies:
             headers = {SIGNATURE_HEADER: signature_header(sandbox_secret(), body)}
-            assert services.callback_receive(headers=headers, raw_body=body) == "settled"
+            assert payments.callback_receive(headers=headers, raw_body=body) == "settled"
         callbacks = count / (time.perf_counter() - start)
 
         start = time.perf_counter()

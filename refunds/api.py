@@ -17,7 +17,7 @@ from rest_framework.response import Response
 
 from clearance.api import ApiView, idempotent
 from declarations.access import declaration_for_organisation
-from refunds import access, services
+from refunds import access, payments, services
 from refunds.models import Payment, Refund, Statement
 
 
@@ -124,7 +124,7 @@ class StatementPayView(ApiView):
         statement = access.statement_for_organisation(organisation, pk)
 
         def produce() -> Response:
-            payment, url = services.payment_start(statement=statement, actor=self.actor())
+            payment, url = payments.payment_start(statement=statement, actor=self.actor())
             body = dict(PaymentSerializer(payment).data)
             body["redirect_url"] = url if "://" in url else settings.SITE_URL + url
             return Response(body, status=status.HTTP_201_CREATED)

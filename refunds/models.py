@@ -343,6 +343,9 @@ REFUND_HOLDING = frozenset(
     {RS.REQUESTED, RS.UNDER_REVIEW, RS.AWAITING_SUPERVISOR, RS.APPROVED, RS.PAID}
 )
 
+# A refund in these states waits for an officer's (or a supervisor's) decision.
+REFUND_AWAITING_DECISION = frozenset({RS.UNDER_REVIEW, RS.AWAITING_SUPERVISOR})
+
 
 REFUND_WORKFLOW = Workflow(_("refund"), RefundStatus, REFUND_TRANSITIONS)
 

@@ -13,15 +13,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from clearance.access import staff_required
+from clearance.access import organisations_of, staff_required
 from clearance.actors import Actor
 from clearance.errors import ServiceError
 from clearance.models import User
 from declarations import access as declaration_access
 from declarations.models import Declaration, Status
-from refunds import access, services
+from refunds import access, amounts, payments, services
 from refunds.forms import DecisionForm, RefundForm
-from refunds.models import LedgerEntry, Payment, Refund, RefundStatus, Statement
+from refunds.models import REFUND_AWAITING_DECISION, LedgerEntry, Payment, Refund, Statement
 from refunds.providers import CallbackRefused
 
 
@@ -30,23 +30,22 @@ def _user(request: HttpRequest) -> User:
     return request.user
 
 
-def _pdf(file: FieldFile, name: str) -> FileResponse:
+def _attachment(file: FieldFile, name: str, content_type: str = "application/pdf") -> FileResponse:
+    """A stored file as a download (a PDF unless said otherwise); 404 while it is not there yet
+    (a receipt or statement is rendered after commit)."""
     if not file:
         raise Http404
     return FileResponse(
-        file.open("rb"),
-        as_attachment=True,
-        filename=name,
-        content_type="application/pdf",
+        file.open("rb"), as_attachment=True, filename=name, content_type=content_type
     )
 
 
 @login_required
 def payments_page(request: HttpRequest) -> HttpResponse:
     user = _user(request)
-    mine = declaration_access.organisations_of(user)
+    mine = organisations_of(user)
     awaiting = [
-        (declaration, services.amount_outstanding(declaration), services.amount_due(declaration)[1])
+        (declaration, amounts.amount_outstanding(declaration), amounts.amount_due(declaration)[1])
         for declaration in Declaration.objects.of(mine).filter(status=Status.AWAITING_PAYMENT)[:50]
     ]
     context = {
@@ -73,7 +72,7 @@ def pay_declaration(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
     declaration = declaration_access.declaration_for_user(user, pk)
     try:
-        _payment, url = services.payment_start(declaration=declaration, actor=Actor(user=user))
+        _payment, url = payments.payment_start(declaration=declaration, actor=Actor(user=user))
     except ServiceError as error:
         messages.error(request, error.message)
         return redirect("payments")
@@ -86,7 +85,7 @@ def pay_statement(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
     statement = access.statement_for_user(user, pk)
     try:
-        _payment, url = services.payment_start(statement=statement, actor=Actor(user=user))
+        _payment, url = payments.payment_start(statement=statement, actor=Actor(user=user))
     except ServiceError as error:
         messages.error(request, error.message)
         return redirect("payments")
@@ -102,7 +101,7 @@ def payment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if payment.status == Payment.Status.PENDING and payment.provider_reference:
         # The provider unreachable: the page says pending, and the sweeper asks again.
         with contextlib.suppress(ServiceError):
-            services.payment_reconcile(payment=payment)
+            payments.payment_reconcile(payment=payment)
         payment.refresh_from_db()
     return render(request, "refunds/payment_detail.html", {"payment": payment})
 
@@ -117,20 +116,20 @@ def payment_status(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def payment_receipt(request: HttpRequest, pk: int) -> FileResponse:
     payment = access.payment_for_user(_user(request), pk)
-    return _pdf(payment.receipt, f"receipt-{payment.reference}.pdf")
+    return _attachment(payment.receipt, f"receipt-{payment.reference}.pdf")
 
 
 @login_required
 def statement_document(request: HttpRequest, pk: int) -> FileResponse:
     statement = access.statement_for_user(_user(request), pk)
-    return _pdf(statement.document, f"statement-{statement.period:%Y-%m}.pdf")
+    return _attachment(statement.document, f"statement-{statement.period:%Y-%m}.pdf")
 
 
 @csrf_exempt  # a server-to-server callback, authenticated by its HMAC signature, not a session
 @require_POST
 def payment_webhook(request: HttpRequest) -> HttpResponse:
     try:
-        outcome = services.callback_receive(headers=request.headers, raw_body=request.body)
+        outcome = payments.callback_receive(headers=request.headers, raw_body=request.body)
     except CallbackRefused as refused:
         return HttpResponse(str(refused), status=400, content_type="text/plain")
     return HttpResponse(outcome, content_type="text/plain")
@@ -159,8 +158,8 @@ def refund_new(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "form": form,
         "declaration": declaration,
-        "refundable": services.amount_refundable(declaration),
-        "currency": services.amount_due(declaration)[1],
+        "refundable": amounts.amount_refundable(declaration),
+        "currency": amounts.amount_due(declaration)[1],
     }
     return render(request, "refunds/refund_form.html", context)
 
@@ -187,26 +186,19 @@ def refund_status(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def refund_receipt(request: HttpRequest, pk: int) -> FileResponse:
     refund = access.refund_for_user(_user(request), pk)
-    return _pdf(refund.receipt, f"refund-{refund.pk}.pdf")
+    return _attachment(refund.receipt, f"refund-{refund.pk}.pdf")
 
 
 @login_required
 def evidence_download(request: HttpRequest, pk: int) -> FileResponse:
     item = access.evidence_for_user(_user(request), pk)
-    return FileResponse(
-        item.file.open("rb"),
-        as_attachment=True,
-        filename=item.original_name,
-        content_type=item.content_type,
-    )
+    return _attachment(item.file, item.original_name, item.content_type)
 
 
 @staff_required("officer", "supervisor")
 def staff_refund_queue(request: HttpRequest) -> HttpResponse:
     open_refunds = (
-        Refund.objects.filter(
-            status__in=[RefundStatus.UNDER_REVIEW, RefundStatus.AWAITING_SUPERVISOR]
-        )
+        Refund.objects.filter(status__in=REFUND_AWAITING_DECISION)
         .select_related("organisation", "declaration")
         .order_by("requested_at", "id")
     )
@@ -235,6 +227,6 @@ def staff_refund_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "refund": refund,
         "form": form,
         "timeline": _timeline(refund),
-        "paid": services.amount_paid(refund.declaration),
+        "paid": amounts.amount_paid(refund.declaration),
     }
     return render(request, "refunds/staff_refund.html", context)

@@ -16,8 +16,7 @@ from clearance.models import Notification, Role
 from clearance.review import notices as release_notices
 from clearance.review.models import ReleaseNotice
 from declarations.models import Declaration, DeclarationVersion, Status
-from refunds import documents
-from refunds import services as refund_services
+from refunds import documents, payments
 from refunds.models import Payment
 from refunds.providers import SandboxProvider
 from tests.factories import current_totp, staff_user
@@ -143,7 +142,7 @@ def test_with_a_real_provider_the_payments_page_does_not_mention_a_sandbox(
 
 def test_a_payment_page_shows_its_amount_and_the_sandbox_label(client, organisation, owner):
     declaration = due_declaration(organisation, total="344287", currency="KRW")
-    payment, _url = refund_services.payment_start(declaration=declaration, actor=Actor(user=owner))
+    payment, _url = payments.payment_start(declaration=declaration, actor=Actor(user=owner))
     client.force_login(owner)
 
     page = client.get(f"/payments/{payment.pk}/").content.decode()
@@ -170,7 +169,7 @@ def test_the_sandbox_checkout_page_shows_the_amount_and_says_no_money_moves(clie
 
 def test_the_receipt_says_the_sandbox_moved_no_money_and_shows_money(client, organisation, owner):
     declaration = assessed(organisation, status=Status.AWAITING_PAYMENT)
-    payment, _url = refund_services.payment_start(declaration=declaration, actor=Actor(user=owner))
+    payment, _url = payments.payment_start(declaration=declaration, actor=Actor(user=owner))
     post_callback(client, *callback(payment.reference, payment.amount, payment.currency))
     payment = Payment.objects.get(pk=payment.pk)
 
@@ -190,7 +189,7 @@ def test_a_receipt_of_a_payment_through_a_real_provider_has_no_sandbox_label(
     client, organisation, owner
 ):
     declaration = due_declaration(organisation, total="344287", currency="KRW")
-    payment, _url = refund_services.payment_start(declaration=declaration, actor=Actor(user=owner))
+    payment, _url = payments.payment_start(declaration=declaration, actor=Actor(user=owner))
     Payment.objects.filter(pk=payment.pk).update(provider="stripe")
 
     template, context, _language = documents.payment_receipt(Payment.objects.get(pk=payment.pk))
@@ -315,7 +314,7 @@ def test_a_korean_reader_is_told_of_a_payment_in_money(client, organisation, own
     owner.language = "ko"
     owner.save(update_fields=["language"])
     declaration = due_declaration(organisation, total="344287", currency="KRW")
-    payment, _url = refund_services.payment_start(declaration=declaration, actor=Actor(user=owner))
+    payment, _url = payments.payment_start(declaration=declaration, actor=Actor(user=owner))
 
     post_callback(client, *callback(payment.reference, payment.amount, payment.currency))
 

@@ -74,7 +74,9 @@ def due_declaration(
         held=False,
     )
     if status is not None:
-        declaration = declaration_transition(declaration=declaration, to=status, actor=Actor())
+        declaration = declaration_transition(
+            declaration=declaration, leaving=Status.SUBMITTED, to=status, actor=Actor()
+        )
     return declaration
 
 

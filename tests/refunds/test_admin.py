@@ -2,7 +2,7 @@ import pytest
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from refunds import services
+from refunds import payments
 from tests.factories import staff_user
 from tests.refunds.helpers import callback, due_declaration, post_callback
 
@@ -11,7 +11,7 @@ pytestmark = pytest.mark.django_db
 
 def test_administrators_see_money_records_but_cannot_change_them(client, organisation, actor):
     declaration = due_declaration(organisation)
-    payment, _url = services.payment_start(declaration=declaration, actor=actor)
+    payment, _url = payments.payment_start(declaration=declaration, actor=actor)
     post_callback(client, *callback(payment.reference, "30000", "KRW"))
     admin = staff_user("administrator")
     client.force_login(admin)

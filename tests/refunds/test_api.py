@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 
 from clearance.actors import Actor
 from clearance.services import apikey_create
-from refunds import services
+from refunds import payments, statements
 from refunds.models import Refund
 from tests.factories import OrganisationFactory
 from tests.refunds.helpers import callback, due_declaration, post_callback
@@ -26,7 +26,7 @@ def api_for(organisation):
 @pytest.fixture
 def paid(client, organisation, actor):
     declaration = due_declaration(organisation)
-    payment, _url = services.payment_start(declaration=declaration, actor=actor)
+    payment, _url = payments.payment_start(declaration=declaration, actor=actor)
     post_callback(client, *callback(payment.reference, "30000", "KRW"))
     return payment
 
@@ -92,10 +92,10 @@ def test_a_refund_on_another_organisations_declaration_is_404(paid):
 
 def test_a_platform_pays_its_statement_by_api():
     platform = OrganisationFactory(kind="platform")
-    services.deferred_account_open(organisation=platform, by=None)
+    statements.deferred_account_open(organisation=platform, by=None)
     declaration = due_declaration(platform, total="4200")
-    services.deferred_release(declaration=declaration, actor=Actor())
-    [statement] = services.statements_issue(period=datetime.date.today())
+    statements.deferred_release(declaration=declaration, actor=Actor())
+    [statement] = statements.statements_issue(period=datetime.date.today())
     api = api_for(platform)
 
     assert api.get("/api/v1/statements/").json()["results"][0]["total"] == "4200.0000"

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from declarations.models import Status
-from refunds import services
+from refunds import payments
 from refunds.models import LedgerEntry, Payment, ProviderEvent
 from tests.refunds.helpers import callback, due_declaration, post_callback
 
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def payment(organisation, actor):
     declaration = due_declaration(organisation, total="30000")
-    payment, _url = services.payment_start(declaration=declaration, actor=actor)
+    payment, _url = payments.payment_start(declaration=declaration, actor=actor)
     return payment
 
 
@@ -112,7 +112,7 @@ def test_coming_back_from_the_payment_page_does_not_settle_the_payment(client, p
 def test_a_failed_payment_can_be_tried_again(client, payment, actor):
     post_callback(client, *callback(payment.reference, "30000", "KRW", kind="payment.failed"))
 
-    again, _url = services.payment_start(declaration=payment.declaration, actor=actor)
+    again, _url = payments.payment_start(declaration=payment.declaration, actor=actor)
 
     assert Payment.objects.get(pk=payment.pk).status == "failed"
     assert again.pk != payment.pk
@@ -120,7 +120,7 @@ def test_a_failed_payment_can_be_tried_again(client, payment, actor):
 
 
 def test_starting_a_payment_twice_reuses_the_open_one(payment, actor):
-    again, url = services.payment_start(declaration=payment.declaration, actor=actor)
+    again, url = payments.payment_start(declaration=payment.declaration, actor=actor)
 
     assert again.pk == payment.pk
     assert url.startswith("/sandbox-gateway/checkout/?token=")
@@ -137,7 +137,7 @@ def test_a_success_arriving_after_a_failure_still_settles_the_payment(client, pa
 
 def test_a_late_success_does_not_settle_beside_a_newer_payment(client, payment, actor):
     post_callback(client, *callback(payment.reference, "30000", "KRW", kind="payment.failed"))
-    newer, _url = services.payment_start(declaration=payment.declaration, actor=actor)
+    newer, _url = payments.payment_start(declaration=payment.declaration, actor=actor)
 
     late = post_callback(client, *callback(payment.reference, "30000", "KRW"))
 

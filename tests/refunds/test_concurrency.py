@@ -11,7 +11,7 @@ from django.test import Client
 from clearance.actors import Actor
 from clearance.errors import ServiceError
 from declarations.models import Status, StatusChange
-from refunds import services
+from refunds import amounts, payments, services
 from refunds.models import LedgerEntry, ProviderEvent, Refund, SandboxPayout
 from tests.factories import staff_user
 from tests.refunds.helpers import callback, due_declaration, post_callback
@@ -40,7 +40,7 @@ def race(work, count=THREADS):
 
 def paid_declaration(organisation, actor, total="30000"):
     declaration = due_declaration(organisation, total=total)
-    payment, _url = services.payment_start(declaration=declaration, actor=actor)
+    payment, _url = payments.payment_start(declaration=declaration, actor=actor)
     post_callback(Client(), *callback(payment.reference, total, "KRW"))
     declaration.refresh_from_db()
     assert declaration.status == Status.RELEASED
@@ -49,7 +49,7 @@ def paid_declaration(organisation, actor, total="30000"):
 
 def test_twenty_concurrent_deliveries_of_one_callback_settle_once(organisation, actor):
     declaration = due_declaration(organisation)
-    payment, _url = services.payment_start(declaration=declaration, actor=actor)
+    payment, _url = payments.payment_start(declaration=declaration, actor=actor)
     body, headers = callback(payment.reference, "30000", "KRW", event_id="evt_race")
 
     outcomes = race(lambda i: post_callback(Client(), body, headers).content)
@@ -62,7 +62,7 @@ def test_twenty_concurrent_deliveries_of_one_callback_settle_once(organisation, 
 
 def test_twenty_concurrent_distinct_success_events_settle_once(organisation, actor):
     declaration = due_declaration(organisation)
-    payment, _url = services.payment_start(declaration=declaration, actor=actor)
+    payment, _url = payments.payment_start(declaration=declaration, actor=actor)
     deliveries = [callback(payment.reference, "30000", "KRW") for _ in range(THREADS)]
 
     outcomes = race(lambda i: post_callback(Client(), *deliveries[i]).content)
@@ -116,4 +116,4 @@ def test_concurrent_refund_requests_never_exceed_what_was_paid(organisation, act
     assert len(granted) == 4  # 4 x 7,000 <= 30,000 < 5 x 7,000
     assert all(getattr(o, "code", None) == "over_refundable" for o in outcomes if o not in granted)
     total = sum(Refund.objects.filter(declaration=declaration).values_list("amount", flat=True))
-    assert total == Decimal("28000") <= services.amount_paid(declaration)
+    assert total == Decimal("28000") <= amounts.amount_paid(declaration)

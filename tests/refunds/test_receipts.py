@@ -3,7 +3,7 @@
 import pytest
 from django.template.loader import render_to_string
 
-from refunds import documents, services, tasks
+from refunds import documents, payments, tasks
 from refunds.models import Payment
 from tests.refunds.helpers import callback, due_declaration, post_callback
 
@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 def pay(client, organisation, actor, **kwargs):
     declaration = due_declaration(organisation, **kwargs)
-    payment, _url = services.payment_start(declaration=declaration, actor=actor)
+    payment, _url = payments.payment_start(declaration=declaration, actor=actor)
     post_callback(client, *callback(payment.reference, payment.amount, payment.currency))
     return Payment.objects.get(pk=payment.pk)
 

@@ -6,12 +6,14 @@ from decimal import Decimal
 import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from clearance.errors import ServiceError
 from clearance.models import Notification
-from refunds import services
+from refunds import amounts, payments, services, tasks
 from refunds.models import LedgerEntry, Refund, SandboxPayout
-from tests.factories import staff_user
+from tests.factories import OrganisationFactory, staff_user
 from tests.refunds.helpers import callback, due_declaration, post_callback
 
 pytestmark = pytest.mark.django_db
@@ -27,7 +29,7 @@ def photo(name="parcel.png"):
 def paid(client, organisation, actor):
     """A released declaration whose 30,000 KRW were paid online."""
     declaration = due_declaration(organisation, total="30000")
-    payment, _url = services.payment_start(declaration=declaration, actor=actor)
+    payment, _url = payments.payment_start(declaration=declaration, actor=actor)
     post_callback(client, *callback(payment.reference, "30000", "KRW"))
     declaration.refresh_from_db()
     return declaration
@@ -132,7 +134,7 @@ def test_a_rejection_needs_a_reason_and_frees_the_amount(paid, actor):
     services.refund_reject(refund_id=refund.pk, by=officer, note="Only one payment was made.")
 
     assert Refund.objects.get(pk=refund.pk).status == "rejected"
-    assert services.amount_refundable(paid) == Decimal("30000")
+    assert amounts.amount_refundable(paid) == Decimal("30000")
 
 
 def test_no_refund_exceeds_what_was_paid_less_earlier_refunds(paid, actor):
@@ -142,7 +144,7 @@ def test_no_refund_exceeds_what_was_paid_less_earlier_refunds(paid, actor):
         ask(paid, actor, amount=Decimal("10001"))
     assert refused.value.code == "over_refundable"
     assert ask(paid, actor, amount=Decimal("10000")).status == "approved"
-    assert services.amount_refundable(paid) == 0
+    assert amounts.amount_refundable(paid) == 0
 
 
 def test_returned_goods_need_a_tracking_number_and_evidence(paid, actor):
@@ -205,8 +207,6 @@ def test_a_seller_asks_for_a_refund_in_the_browser_and_an_officer_approves(clien
     # Without the second factor the queue sends the officer to pass it.
     assert client.get("/staff/refunds/").status_code == 302
     session = client.session
-    from django_otp import DEVICE_ID_SESSION_KEY
-    from django_otp.plugins.otp_totp.models import TOTPDevice
 
     session[DEVICE_ID_SESSION_KEY] = TOTPDevice.objects.get(user=officer).persistent_id
     session.save()
@@ -218,8 +218,6 @@ def test_a_seller_asks_for_a_refund_in_the_browser_and_an_officer_approves(clien
 
 
 def test_another_seller_gets_404_for_a_refund_and_its_evidence(client, paid, actor):
-    from tests.factories import OrganisationFactory
-
     refund = ask(paid, actor)
     stranger = OrganisationFactory().owner
     client.force_login(stranger)
@@ -232,8 +230,6 @@ def test_another_seller_gets_404_for_a_refund_and_its_evidence(client, paid, act
 def test_the_sweeper_pays_out_an_approved_refund_a_lost_message_left_behind(
     paid, actor, monkeypatch
 ):
-    from refunds import tasks
-
     refund = ask(paid, actor)
     Refund.objects.filter(pk=refund.pk).update(
         decided_at=refund.decided_at - datetime.timedelta(minutes=10)
@@ -248,8 +244,6 @@ def test_the_sweeper_pays_out_an_approved_refund_a_lost_message_left_behind(
 
 
 def test_the_live_status_of_a_refund_is_shown_only_to_its_seller(client, paid, actor, owner):
-    from tests.factories import OrganisationFactory
-
     refund = ask(paid, actor)
     client.force_login(owner)
     assert b"Approved" in client.get(f"/refunds/{refund.pk}/status/").content

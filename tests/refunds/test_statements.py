@@ -10,7 +10,7 @@ from clearance.actors import Actor
 from clearance.errors import ServiceError
 from clearance.models import Notification
 from declarations.models import Status
-from refunds import services, tasks
+from refunds import payments, statements, tasks
 from refunds.models import LedgerEntry
 from tests.factories import OrganisationFactory
 from tests.refunds.helpers import callback, due_declaration, post_callback
@@ -23,7 +23,7 @@ AMOUNTS = ["12345", "67", "30000", "991", "4500", "18000", "250", "7777"]
 @pytest.fixture
 def platform(db):
     organisation = OrganisationFactory(name="Big Platform", kind="platform")
-    services.deferred_account_open(organisation=organisation, by=None)
+    statements.deferred_account_open(organisation=organisation, by=None)
     return organisation
 
 
@@ -33,12 +33,12 @@ def release_month(platform, amounts, month="2026-03"):
     for day, amount in enumerate(amounts, start=1):
         with time_machine.travel(f"{month}-{day:02d} 10:00 +0900", tick=False):
             declaration = due_declaration(platform, total=amount)
-            declarations.append(services.deferred_release(declaration=declaration, actor=Actor()))
+            declarations.append(statements.deferred_release(declaration=declaration, actor=Actor()))
     return declarations
 
 
 def test_a_deferred_account_releases_before_payment(platform):
-    assert services.deferral_applies(platform)
+    assert statements.deferral_applies(platform)
     [declaration] = release_month(platform, ["5000"])
 
     assert declaration.status == Status.RELEASED
@@ -52,56 +52,56 @@ def test_a_month_of_deferred_declarations_gives_a_statement_whose_total_is_the_s
     declarations = release_month(platform, AMOUNTS)
     release_month(platform, ["999"], month="2026-04")  # next month: not on this statement
 
-    [statement] = services.statements_issue(period=datetime.date(2026, 3, 1))
+    [statement] = statements.statements_issue(period=datetime.date(2026, 3, 1))
 
     lines = list(statement.lines.all())
     assert {line.declaration_id for line in lines} == {d.pk for d in declarations}
     assert statement.total == sum(line.amount for line in lines) == sum(map(Decimal, AMOUNTS))
-    assert services.statements_issue(period=datetime.date(2026, 3, 1)) == []
+    assert statements.statements_issue(period=datetime.date(2026, 3, 1)) == []
 
 
 def test_the_statement_is_paid_like_any_payment(client, platform):
     release_month(platform, AMOUNTS)
-    [statement] = services.statements_issue(period=datetime.date(2026, 3, 1))
+    [statement] = statements.statements_issue(period=datetime.date(2026, 3, 1))
 
-    payment, _url = services.payment_start(statement=statement, actor=Actor())
+    payment, _url = payments.payment_start(statement=statement, actor=Actor())
     post_callback(client, *callback(payment.reference, statement.total, "KRW"))
 
     statement.refresh_from_db()
     assert statement.status == "paid"
     assert LedgerEntry.objects.filter(organisation=platform).balance() == {"KRW": Decimal(0)}
     with pytest.raises(ServiceError):
-        services.payment_start(statement=statement, actor=Actor())
+        payments.payment_start(statement=statement, actor=Actor())
 
 
 def test_an_overdue_statement_suspends_deferral_until_it_is_paid(client, platform, settings):
     settings.DEFERRAL_SUSPEND_AFTER_DAYS = 10
     release_month(platform, ["1000", "2000"])
-    [statement] = services.statements_issue(period=datetime.date(2026, 3, 1))
+    [statement] = statements.statements_issue(period=datetime.date(2026, 3, 1))
 
-    services.statements_mark_overdue(today=statement.due_on + datetime.timedelta(days=1))
+    statements.statements_mark_overdue(today=statement.due_on + datetime.timedelta(days=1))
     statement.refresh_from_db()
     assert statement.status == "overdue"
-    assert services.deferral_applies(platform)
+    assert statements.deferral_applies(platform)
 
-    services.statements_mark_overdue(today=statement.due_on + datetime.timedelta(days=11))
-    assert not services.deferral_applies(platform)
+    statements.statements_mark_overdue(today=statement.due_on + datetime.timedelta(days=11))
+    assert not statements.deferral_applies(platform)
     told = Notification.objects.get(recipient=platform.owner, event="deferral_suspended")
     assert "is suspended" in told.body
     with pytest.raises(ServiceError):
-        services.deferred_release(
+        statements.deferred_release(
             declaration=due_declaration(platform, status=Status.SUBMITTED), actor=Actor()
         )
 
-    payment, _url = services.payment_start(statement=statement, actor=Actor())
+    payment, _url = payments.payment_start(statement=statement, actor=Actor())
     post_callback(client, *callback(payment.reference, statement.total, "KRW"))
-    assert services.deferral_applies(platform)
+    assert statements.deferral_applies(platform)
 
 
 def test_the_statement_pdf_and_receipt_are_rendered_by_the_worker_tasks(client, platform):
     release_month(platform, ["1000", "2000"])
-    [statement] = services.statements_issue(period=datetime.date(2026, 3, 1))
-    payment, _url = services.payment_start(statement=statement, actor=Actor())
+    [statement] = statements.statements_issue(period=datetime.date(2026, 3, 1))
+    payment, _url = payments.payment_start(statement=statement, actor=Actor())
     post_callback(client, *callback(payment.reference, statement.total, "KRW"))
 
     tasks.render_statement(statement.pk)
@@ -114,7 +114,7 @@ def test_the_statement_pdf_and_receipt_are_rendered_by_the_worker_tasks(client, 
 
 
 def test_an_organisation_without_an_account_gets_no_deferral(organisation):
-    assert not services.deferral_applies(organisation)
+    assert not statements.deferral_applies(organisation)
 
 
 def test_the_monthly_task_issues_the_statements_of_the_month_that_ended(platform):

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from clearance.errors import ServiceError
 from declarations.models import Status
-from refunds import services
+from refunds import payments, services
 from refunds.models import LedgerEntry, Payment, ProviderEvent, Refund
 from refunds.providers import ProviderUnavailable, get_provider
 from refunds.stripe_checkout import AmountNotRepresentable, from_stripe_amount, to_stripe_amount
@@ -38,7 +38,7 @@ def stripe_api(settings, payment_settings):
 
 def start(organisation, actor, *, total="30000", currency="KRW"):
     declaration = due_declaration(organisation, total=total, currency=currency)
-    payment, url = services.payment_start(declaration=declaration, actor=actor)
+    payment, url = payments.payment_start(declaration=declaration, actor=actor)
     payment.refresh_from_db()
     return payment, url
 
@@ -145,7 +145,7 @@ def test_a_usd_payment_opens_a_session_in_cents(stripe_api, organisation, actor)
 def test_starting_the_same_payment_again_reuses_its_session(stripe_api, organisation, actor):
     payment, url = start(organisation, actor)
 
-    again, url_again = services.payment_start(declaration=payment.declaration, actor=actor)
+    again, url_again = payments.payment_start(declaration=payment.declaration, actor=actor)
 
     assert (again.pk, url_again) == (payment.pk, url)
     keys = {r.headers["idempotency-key"] for r in stripe_api.calls("POST", "/v1/checkout/sessions")}
@@ -160,7 +160,7 @@ def test_an_amount_stripe_cannot_take_is_refused_before_anything_is_sent(
     declaration = due_declaration(organisation, total="5.125", currency="KWD")
 
     with pytest.raises(ServiceError) as refused:
-        services.payment_start(declaration=declaration, actor=actor)
+        payments.payment_start(declaration=declaration, actor=actor)
 
     assert refused.value.code == "amount_not_representable"
     assert "KWD" in refused.value.message
@@ -277,7 +277,7 @@ def test_an_expired_session_fails_the_payment_and_the_payer_can_start_again(
     answer = stripe_api.deliver(
         webhook_url(live_server), stripe_api.event("checkout.session.expired", session)
     )
-    again, url = services.payment_start(declaration=payment.declaration, actor=actor)
+    again, url = payments.payment_start(declaration=payment.declaration, actor=actor)
 
     assert answer == (200, "failed")
     assert effects(payment) == ("failed", Status.AWAITING_PAYMENT, 0)
@@ -294,7 +294,7 @@ def test_a_usd_webhook_reads_cents_back_into_dollars_and_settles(stripe_api, org
     payment, _url = start(organisation, actor, total="123.45", currency="USD")
     session = stripe_api.pay(payment.provider_reference)
 
-    outcome = services.callback_receive(
+    outcome = payments.callback_receive(
         **signed(stripe_api, stripe_api.event("checkout.session.completed", session))
     )
 
@@ -307,7 +307,7 @@ def test_a_session_paid_for_another_amount_does_not_settle(stripe_api, organisat
     payment, _url = start(organisation, actor)
     session = {**stripe_api.pay(payment.provider_reference), "amount_total": 3000}
 
-    outcome = services.callback_receive(
+    outcome = payments.callback_receive(
         **signed(stripe_api, stripe_api.event("checkout.session.completed", session))
     )
 
@@ -321,13 +321,13 @@ def test_a_bank_debit_under_way_settles_only_when_it_succeeds(stripe_api, organi
     paid = stripe_api.pay(payment.provider_reference)
     under_way = {**paid, "payment_status": "unpaid"}
 
-    completed = services.callback_receive(
+    completed = payments.callback_receive(
         **signed(stripe_api, stripe_api.event("checkout.session.completed", under_way))
     )
     assert completed == "ignored"
     assert effects(payment) == ("pending", Status.AWAITING_PAYMENT, 0)
 
-    succeeded = services.callback_receive(
+    succeeded = payments.callback_receive(
         **signed(stripe_api, stripe_api.event("checkout.session.async_payment_succeeded", paid))
     )
     assert succeeded == "settled"
@@ -387,7 +387,7 @@ def approved_refund(stripe_api, organisation, actor):
     """12,000 KRW to give back of a 30,000 KRW declaration paid by card, approved."""
     payment, _url = start(organisation, actor)
     session = stripe_api.pay(payment.provider_reference)
-    services.callback_receive(
+    payments.callback_receive(
         **signed(stripe_api, stripe_api.event("checkout.session.completed", session))
     )
     payment.declaration.refresh_from_db()

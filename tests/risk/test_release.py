@@ -22,7 +22,7 @@ from clearance.risk import scoring as risk
 from clearance.risk.models import RiskRule, RiskScore, RiskSettings
 from declarations import services
 from declarations.models import Declaration, Status
-from refunds import services as payments
+from refunds import payments, statements
 from refunds.models import Payment
 from tests.conftest import rates_for_today
 from tests.declarations.helpers import LINE, declaration_data
@@ -133,7 +133,7 @@ def test_a_deferred_account_releases_through_the_service(
     regime, actor, django_capture_on_commit_callbacks
 ):
     platform = OrganisationFactory(name="Deferred Platform", kind="platform")
-    payments.deferred_account_open(organisation=platform, by=None)
+    statements.deferred_account_open(organisation=platform, by=None)
     declaration = submit(platform, Actor(user=platform.owner), lines=[EXPENSIVE])
     risk.score_declarations([declaration.pk])
     with (
@@ -228,12 +228,12 @@ def test_a_payment_settling_after_an_amendment_into_a_held_version_releases_noth
 @pytest.mark.django_db
 def test_a_deferred_account_cannot_release_a_held_declaration(regime, actor):
     platform = OrganisationFactory(name="Deferred Platform", kind="platform")
-    payments.deferred_account_open(organisation=platform, by=None)
+    statements.deferred_account_open(organisation=platform, by=None)
     held = submit(platform, Actor(user=platform.owner), currency="TWD")
 
     assert payments.release_settled(declaration_ids=[held.pk]) == 0
     with pytest.raises(ServiceError, match="cannot be released: it is Held"):
-        payments.deferred_release(declaration=held, actor=Actor())
+        statements.deferred_release(declaration=held, actor=Actor())
     assert Declaration.objects.get(pk=held.pk).status == Status.HELD
 
 
@@ -241,18 +241,18 @@ def test_a_deferred_account_cannot_release_a_held_declaration(regime, actor):
 def test_the_release_service_says_why_it_refuses(regime, organisation, actor):
     held = submit(organisation, actor, currency="TWD")
     with pytest.raises(ServiceError) as refused:
-        release.declaration_release(declaration_id=held.pk, expected=Status.HELD, actor=Actor())
+        release.declaration_release(declaration_id=held.pk, leaving=Status.HELD, actor=Actor())
     assert "it is not assessed yet" in refused.value.message
     unscored = submit(organisation, actor)
     with pytest.raises(ServiceError, match="has not been risk-scored"):
         release.declaration_release(
-            declaration_id=unscored.pk, expected=Status.SUBMITTED, actor=Actor()
+            declaration_id=unscored.pk, leaving=Status.SUBMITTED, actor=Actor()
         )
     draft = services.declaration_create(
         organisation=organisation, data=declaration_data(), submit=False, actor=actor
     )
     with pytest.raises(ServiceError, match="was never submitted"):
-        release.declaration_release(declaration_id=draft.pk, expected=Status.DRAFT, actor=Actor())
+        release.declaration_release(declaration_id=draft.pk, leaving=Status.DRAFT, actor=Actor())
 
 
 # --- An amendment and a payment arriving together --------------------------------------------
