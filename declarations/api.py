@@ -15,6 +15,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
+from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authentication import BaseAuthentication
@@ -28,8 +29,9 @@ from rest_framework.views import APIView
 from clearance import reference
 from clearance.api import ApiView, idempotent
 from clearance.models import Organisation
-from declarations import access, csvfiles, services
+from declarations import access, csvfiles, selectors, services
 from declarations.models import CsvUpload, Declaration, Status
+from declarations.validation import PARTIES
 
 BATCH_LIMIT = 1000
 
@@ -116,7 +118,7 @@ class DeclarationSerializer(DeclarationInputSerializer):
 
 def declaration_out(declaration: Declaration, *, detail: bool = True) -> dict[str, Any]:
     lines = list(declaration.lines.order_by("number"))
-    data = services.declaration_data(declaration, lines)
+    data = selectors.declaration_data(declaration, lines)
     version = declaration.latest_version if detail and declaration.version else None
     changes = declaration.status_changes.all() if detail else []
     data.update(
@@ -261,11 +263,11 @@ class DeclarationDetailView(ApiView):
             raise ValidationError({"": [_("Send an object.")]})
 
         def produce() -> Response:
-            data = services.declaration_data(declaration, list(declaration.lines.all()))
-            for party in ("seller", "consignee"):
+            data = selectors.declaration_data(declaration, list(declaration.lines.all()))
+            for party in PARTIES:
                 if isinstance(body.get(party), dict):
                     data[party].update(body[party])
-            data.update({k: v for k, v in body.items() if k not in ("seller", "consignee")})
+            data.update({k: v for k, v in body.items() if k not in PARTIES})
             if declaration.status == Status.DRAFT:
                 changed = services.declaration_update(
                     declaration=declaration, data=data, actor=self.actor()
@@ -434,8 +436,6 @@ class ApiDocsView(APIView):
     schema = None
 
     def get(self, request: Request) -> HttpResponse:
-        from drf_spectacular.generators import SchemaGenerator
-
         spec = SchemaGenerator().get_schema(request=None, public=True)  # type: ignore[no-untyped-call]
         components = spec.get("components", {}).get("schemas", {})
         operations = []

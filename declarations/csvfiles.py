@@ -23,31 +23,11 @@ from clearance.actors import Actor
 from clearance.errors import ServiceError
 from clearance.models import ApiKey, Organisation, User
 from clearance.queue import enqueue_on_commit
-from declarations import services, validation
-from declarations.models import CsvUpload, Declaration
+from clearance.workflow import lock_row
+from declarations import selectors, services, validation
+from declarations.models import CsvUpload
 
-HEADER_COLUMNS = [
-    "reference",
-    "transport_mode",
-    "transport_document",
-    "carrier",
-    "marketplace",
-    "order_reference",
-    "purpose",
-    "seller_name",
-    "seller_address",
-    "seller_country",
-    "consignee_name",
-    "consignee_address",
-    "consignee_country",
-    "consignee_id_number",
-    "arrival_office",
-    "currency",
-    "shipping_cost",
-    "insurance_cost",
-    "tax_collected_at_sale",
-    "vendor_tax_id",
-]
+HEADER_COLUMNS = list(validation.HEADER_FIELDS)
 LINE_COLUMNS = list(validation.LINE_FIELDS)
 COLUMNS = HEADER_COLUMNS + LINE_COLUMNS
 BATCH = 500
@@ -105,24 +85,55 @@ def template() -> str:
 
 @dataclass
 class Group:
-    """One declaration's rows: their numbers in the file, and the declaration as data."""
+    """One declaration's rows: their numbers in the file, the declaration's own cells (from its
+    first row), and the declaration as data."""
 
     reference: str
     rows: list[int] = field(default_factory=list)
+    header: dict[str, str] = field(default_factory=dict)
     data: dict[str, Any] = field(default_factory=dict)
     errors: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _declaration(first: dict[str, str]) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        k: first.get(k, "") for k in HEADER_COLUMNS if not k.startswith(("seller_", "consignee_"))
-    }
-    data["seller"] = {k: first.get(f"seller_{k}", "") for k in ("name", "address", "country")}
-    data["consignee"] = {
-        k: first.get(f"consignee_{k}", "") for k in ("name", "address", "country", "id_number")
-    }
-    data["lines"] = []
-    return data
+def _start_group(row: dict[str, str], number: int, seen: set[str]) -> Group:
+    """A declaration read from its first row; its reference must not have come before."""
+    reference = row.get("reference", "")
+    group = Group(reference, header={k: row.get(k, "") for k in HEADER_COLUMNS})
+    group.data = {**validation.header_data(group.header), "lines": []}
+    if reference and reference in seen:
+        group.errors.append(
+            _error(
+                number,
+                reference,
+                "reference",
+                "not_together",
+                _("The rows of %(ref)s must be next to each other in the file.")
+                % {"ref": reference},
+            )
+        )
+    seen.add(reference)
+    return group
+
+
+def _differences(group: Group, row: dict[str, str], number: int) -> list[dict[str, Any]]:
+    """A later row of a declaration may repeat its own cells, or leave them empty."""
+    return [
+        _error(
+            number,
+            group.reference,
+            name,
+            "differs",
+            _("This differs from the declaration's first row; leave it empty."),
+        )
+        for name in HEADER_COLUMNS
+        if row.get(name) and row[name] != group.header[name]
+    ]
+
+
+def _unreadable(number: int) -> Group:
+    return Group(
+        "", [number], errors=[_error(number, "", "", "encoding", _("Save the file as UTF-8."))]
+    )
 
 
 def _column(path: str) -> str:
@@ -140,7 +151,7 @@ def read_groups(handle: IO[bytes]) -> Iterator[Group]:
     except StopIteration:
         return
     except UnicodeDecodeError:
-        yield Group("", [1], errors=[_error(1, "", "", "encoding", _("Save the file as UTF-8."))])
+        yield _unreadable(1)
         return
     missing = [c for c in ("reference", *LINE_COLUMNS[:3]) if c not in header]
     if missing:
@@ -159,48 +170,18 @@ def read_groups(handle: IO[bytes]) -> Iterator[Group]:
             row = {
                 name: (cells[i].strip() if i < len(cells) else "") for i, name in enumerate(header)
             }
-            reference = row.get("reference", "")
-            if group is None or reference != group.reference:
+            if group is None or row.get("reference", "") != group.reference:
                 if group is not None:
                     yield group
-                group = Group(reference)
-                group.data = _declaration(row)
-                if reference and reference in seen:
-                    group.errors.append(
-                        _error(
-                            number,
-                            reference,
-                            "reference",
-                            "not_together",
-                            _("The rows of %(ref)s must be next to each other in the file.")
-                            % {"ref": reference},
-                        )
-                    )
-                seen.add(reference)
+                group = _start_group(row, number, seen)
             else:
-                for name in HEADER_COLUMNS:
-                    first = group.data.get(name)
-                    if name.startswith(("seller_", "consignee_")):
-                        party, _sep, key = name.partition("_")
-                        first = group.data[party][key]
-                    if row.get(name) and row[name] != first:
-                        group.errors.append(
-                            _error(
-                                number,
-                                reference,
-                                name,
-                                "differs",
-                                _("This differs from the declaration's first row; leave it empty."),
-                            )
-                        )
+                group.errors += _differences(group, row, number)
             group.rows.append(number)
             group.data["lines"].append({k: row.get(k, "") for k in LINE_COLUMNS})
     except UnicodeDecodeError:
         if group is not None:
             yield group
-        yield Group(
-            "", [number], errors=[_error(number, "", "", "encoding", _("Save the file as UTF-8."))]
-        )
+        yield _unreadable(number)
         return
     if group is not None:
         yield group
@@ -214,6 +195,8 @@ def check_group(group: Group, taken: set[str]) -> list[dict[str, Any]]:
     """Every error of one declaration, each placed on its row and column."""
     errors = list(group.errors)
     _cleaned, problems = validation.check(group.data, complete=True)
+    if group.reference in taken:
+        problems.append(validation.duplicate_reference(group.reference))
     for problem in problems:
         row = group.rows[0]
         if problem.field.startswith("lines["):
@@ -222,26 +205,12 @@ def check_group(group: Group, taken: set[str]) -> list[dict[str, Any]]:
         errors.append(
             _error(row, group.reference, _column(problem.field), problem.code, problem.message)
         )
-    if group.reference in taken:
-        errors.append(
-            _error(
-                group.rows[0],
-                group.reference,
-                "reference",
-                "duplicate",
-                _("Your organisation already has a declaration with reference %(ref)s.")
-                % {"ref": group.reference},
-            )
-        )
     return errors
 
 
-def _taken(organisation_id: int, references: list[str]) -> set[str]:
-    return set(
-        Declaration.objects.filter(
-            organisation_id=organisation_id, reference__in=references
-        ).values_list("reference", flat=True)
-    )
+def lock_upload(upload_id: int) -> CsvUpload:
+    """The one way to lock an upload's row, with who sent it (the import acts as them)."""
+    return lock_row(CsvUpload.objects.select_related("created_by", "created_by_key"), pk=upload_id)
 
 
 def _batches(groups: Iterator[Group]) -> Iterator[list[Group]]:
@@ -276,7 +245,6 @@ def _inline(upload: CsvUpload) -> bool:
 
 def upload_start(upload: CsvUpload) -> CsvUpload:
     """Check a small file now, a large one with a worker after commit."""
-
     if _inline(upload):
         return upload_check(upload.pk)
     enqueue_on_commit("declarations.check_csv_upload", upload.pk)
@@ -284,7 +252,7 @@ def upload_start(upload: CsvUpload) -> CsvUpload:
 
 
 def upload_import_start(upload: CsvUpload) -> CsvUpload:
-
+    """Import a small file now, a large one with a worker after commit."""
     if _inline(upload):
         return upload_import(upload.pk)
     enqueue_on_commit("declarations.import_csv_upload", upload.pk)
@@ -298,7 +266,7 @@ def upload_check(upload_id: int) -> CsvUpload:
     valid = invalid = rows = 0
     with upload.file.open("rb") as handle:
         for batch in _batches(read_groups(handle)):
-            taken = _taken(upload.organisation_id, [g.reference for g in batch])
+            taken = selectors.references_taken(upload.organisation_id, [g.reference for g in batch])
             for group in batch:
                 found = check_group(group, taken)
                 rows += len(group.rows)
@@ -323,7 +291,7 @@ def upload_check(upload_id: int) -> CsvUpload:
 def upload_confirm(*, upload: CsvUpload, only_valid: bool, actor: Actor) -> CsvUpload:
     """Record the filer's choice and move the upload on to importing."""
     with transaction.atomic():
-        locked = CsvUpload.objects.select_for_update().get(pk=upload.pk)
+        locked = lock_upload(upload.pk)
         if locked.state != CsvUpload.State.CHECKED:
             raise ServiceError(_("This file is not waiting for confirmation."), code="state")
         if locked.invalid_declarations and not only_valid:
@@ -348,11 +316,7 @@ def upload_import(upload_id: int) -> CsvUpload:
     The upload's row stays locked throughout, so a second run waits and then does nothing.
     """
     with transaction.atomic():
-        upload = (
-            CsvUpload.objects.select_for_update(of=("self",))
-            .select_related("created_by", "created_by_key")
-            .get(pk=upload_id)
-        )
+        upload = lock_upload(upload_id)
         if upload.state != CsvUpload.State.IMPORTING:
             return upload
         try:
@@ -375,7 +339,7 @@ def _import(upload: CsvUpload) -> int:
     imported = rows = 0
     with upload.file.open("rb") as handle:
         for batch in _batches(read_groups(handle)):
-            taken = _taken(upload.organisation_id, [g.reference for g in batch])
+            taken = selectors.references_taken(upload.organisation_id, [g.reference for g in batch])
             chosen = []
             for group in batch:
                 rows += len(group.rows)

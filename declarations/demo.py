@@ -2,6 +2,7 @@
 so each has its lines, versions, assessment, history and timeline."""
 
 from collections.abc import Mapping
+from itertools import pairwise
 from typing import Any
 
 from django.db import transaction
@@ -105,12 +106,12 @@ def seed(organisation: Organisation) -> list[Declaration]:
                 submit=bool(journey),
                 actor=filer,
             )
-            for status, lane in journey[1:]:
+            for (leaving, _lane), (status, lane) in pairwise(journey):
                 if declaration.status == Status.HELD:
                     break  # nothing moves a parcel that could not be assessed
                 actor = filer if status == Status.CANCELLED else customs
                 declaration = services.declaration_transition(
-                    declaration=declaration, to=status, actor=actor, lane=lane
+                    declaration=declaration, to=status, actor=actor, lane=lane, leaving=leaving
                 )
         made.append(declaration)
     return made

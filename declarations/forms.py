@@ -7,8 +7,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from clearance.models import Purpose, TransportMode
-from declarations.models import Document
-from declarations.validation import LINE_FIELDS
+from declarations.models import Document, Status
+from declarations.validation import LINE_FIELDS, PARTIES, header_data
 
 BLANK: list[tuple[str, Any]] = [("", "—")]
 
@@ -53,39 +53,14 @@ class DeclarationForm(forms.Form):
         _("Vendor tax registration number"), 50, _("Needed when tax was collected at sale.")
     )
 
-    PARTIES = ("seller", "consignee")
-
     def to_data(self) -> dict[str, Any]:
         """The header in the API's shape, for ``declarations.validation``."""
-        c = self.cleaned_data
-        data: dict[str, Any] = {
-            name: c.get(name, "")
-            for name in (
-                "reference",
-                "transport_mode",
-                "transport_document",
-                "carrier",
-                "marketplace",
-                "order_reference",
-                "purpose",
-                "arrival_office",
-                "currency",
-                "shipping_cost",
-                "insurance_cost",
-                "tax_collected_at_sale",
-                "vendor_tax_id",
-            )
-        }
-        data["seller"] = {k: c.get(f"seller_{k}", "") for k in ("name", "address", "country")}
-        data["consignee"] = {
-            k: c.get(f"consignee_{k}", "") for k in ("name", "address", "country", "id_number")
-        }
-        return data
+        return header_data(self.cleaned_data)
 
     @staticmethod
     def initial_from(data: dict[str, Any]) -> dict[str, Any]:
-        initial = {k: v for k, v in data.items() if k not in ("seller", "consignee", "lines")}
-        for party in DeclarationForm.PARTIES:
+        initial = {k: v for k, v in data.items() if k not in (*PARTIES, "lines")}
+        for party in PARTIES:
             for key, value in (data.get(party) or {}).items():
                 initial[f"{party}_{key}"] = value
         return initial
@@ -123,16 +98,8 @@ LineFormSet = forms.formset_factory(LineForm, extra=0, max_num=999, absolute_max
 class DeclarationFilter(forms.Form):
     q = forms.CharField(label=_("Search"), required=False, max_length=100)
     status = forms.ChoiceField(
-        label=_("Status"),
-        required=False,
-        choices=[("", _("Any status"))],
+        label=_("Status"), required=False, choices=[("", _("Any status")), *Status.choices]
     )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        from declarations.models import Status
-
-        super().__init__(*args, **kwargs)
-        self.fields["status"].choices = [("", _("Any status")), *Status.choices]  # type: ignore[attr-defined]
 
 
 class ApiKeyForm(forms.Form):

@@ -87,7 +87,8 @@ OPEN_STATUSES = frozenset(
 
 
 WORKFLOW = Workflow(_("declaration"), Status, TRANSITIONS)
-# The guard every move of a declaration goes through (``clearance.workflow``).
+# The guard every move of a declaration goes through (``clearance.workflow``), told the status
+# (or statuses) the move was decided from with ``leaving=``.
 check_transition = WORKFLOW.check
 
 

@@ -1,4 +1,4 @@
-"""Writes for declarations and API keys.
+"""Writes for declarations (the reads and the shapes of answers are ``selectors``).
 
 Each service owns its transaction, checks the filing rules (``declarations.validation``),
 writes the history rows with the acting user or API key in the same transaction, and records
@@ -7,25 +7,26 @@ every status move as a ``StatusChange``. Many declarations are written in sets (
 """
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, time
-from decimal import Decimal
-from functools import partial
+from datetime import date
 from typing import Any, NamedTuple
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
-from clearance import assessment, bulk, reference, regimes
+from clearance import assessment, bulk, regimes
 from clearance.actors import Actor
 from clearance.errors import FieldError, Invalid, ServiceError
 from clearance.models import Organisation
+from clearance.queue import enqueue_on_commit
 from clearance.uploads import check_upload
-from declarations import validation
+from clearance.workflow import lock_row, lock_rows
+from declarations import selectors, validation
 from declarations.models import (
     OPEN_STATUSES,
     Declaration,
@@ -36,75 +37,30 @@ from declarations.models import (
     StatusChange,
     check_transition,
 )
+from declarations.selectors import declaration_data
 from declarations.validation import Cleaned
 
-# --- Declarations: reading -----------------------------------------------------------------
-
-
-def machine_amount(value: Decimal | None, places: int | None) -> str | None:
-    """An amount as the API and CSV write it: the currency's decimals, no grouping."""
-    if value is None:
-        return None
-    if places is None:
-        return str(value.normalize())
-    return str(value.quantize(Decimal(1).scaleb(-places)))
-
-
-def _number(value: Decimal | None) -> str | None:
-    return None if value is None else f"{value.normalize():f}"
-
-
-def currency_places(code: str) -> int | None:
-    return reference.currency_decimals(code) if reference.currency_exists(code) else None
-
-
-def declaration_data(declaration: Declaration, lines: Sequence[Line]) -> dict[str, Any]:
-    """The declaration in the API's shape, money as strings with the currency's decimals."""
-    d = declaration
-    places = currency_places(d.currency)
-    return {
-        "reference": d.reference,
-        "transport_mode": d.transport_mode,
-        "transport_document": d.transport_document,
-        "carrier": d.carrier,
-        "marketplace": d.marketplace,
-        "order_reference": d.order_reference,
-        "purpose": d.purpose,
-        "seller": {"name": d.seller_name, "address": d.seller_address, "country": d.seller_country},
-        "consignee": {
-            "name": d.consignee_name,
-            "address": d.consignee_address,
-            "country": d.consignee_country,
-            "id_number": d.consignee_id_number,
-        },
-        "arrival_office": d.arrival_office,
-        "currency": d.currency,
-        "shipping_cost": machine_amount(d.shipping_cost, places),
-        "insurance_cost": machine_amount(d.insurance_cost, places),
-        "tax_collected_at_sale": d.tax_collected_at_sale,
-        "vendor_tax_id": d.vendor_tax_id,
-        "lines": [
-            {
-                "description": line.description,
-                "hs_code": line.hs_code,
-                "quantity": _number(line.quantity),
-                "unit": line.unit,
-                "value": machine_amount(line.value, places),
-                "origin_country": line.origin_country,
-                "gross_mass_kg": _number(line.gross_mass_kg),
-                "product_url": line.product_url,
-            }
-            for line in lines
-        ],
-    }
-
-
-# --- Declarations: writing -----------------------------------------------------------------
+# --- Row locks: only the rows' own table, always in primary-key order ----------------------
 
 
 def lock(declaration_id: int) -> Declaration:
     """The one way to lock a declaration row before changing its status or contents."""
-    return Declaration.objects.select_for_update(of=("self",)).get(pk=declaration_id)
+    return lock_row(Declaration.objects.all(), pk=declaration_id)
+
+
+def lock_many(ids: Iterable[int]) -> "QuerySet[Declaration]":
+    """Lock many declaration rows, always in pk order so two writers cannot deadlock."""
+    return lock_rows(Declaration.objects.filter(pk__in=list(ids)))
+
+
+def lock_held(*, after: int, limit: int) -> list[Declaration]:
+    """Up to ``limit`` held declarations after primary key ``after``, locked, passing over
+    those another transaction holds (an amendment in progress): any worker may sweep them."""
+    held = Declaration.objects.filter(status=Status.HELD, pk__gt=after)
+    return list(lock_rows(held, skip_locked=True)[:limit])
+
+
+# --- Declarations: writing -----------------------------------------------------------------
 
 
 def _system_references(count: int) -> list[str]:
@@ -143,13 +99,15 @@ def _change(
     )
 
 
-def _duplicate_reference(reference: str) -> FieldError:
-    return FieldError(
-        "reference",
-        "duplicate",
-        _("Your organisation already has a declaration with reference %(ref)s.")
-        % {"ref": reference},
-    )
+@contextmanager
+def _references_unique(error: FieldError) -> Iterator[None]:
+    """Write in a savepoint; a reference another request took meanwhile (the unique constraint)
+    is refused with ``error``, and the caller's transaction goes on."""
+    try:
+        with transaction.atomic():
+            yield
+    except IntegrityError:
+        raise Invalid([error]) from None
 
 
 @dataclass
@@ -173,6 +131,20 @@ def declarations_create(
     one transaction: tables are written in sets, so a batch of a thousand costs a handful of
     queries per table.
     """
+    outcomes, accepted = _check_items(items, submit)
+    accepted = _drop_taken(organisation, accepted, outcomes)
+    if accepted:
+        declarations = _insert(organisation, [c for _i, c in accepted], submit, actor)
+        for declaration, (index, _cleaned) in zip(declarations, accepted, strict=True):
+            outcomes[index].declaration = declaration
+    return outcomes
+
+
+def _check_items(
+    items: Sequence[Any], submit: bool
+) -> tuple[list[Outcome], list[tuple[int, Cleaned]]]:
+    """Each item's outcome so far (its errors), and the items without errors by index; a
+    reference used twice in the batch is an error of its second use."""
     outcomes: list[Outcome] = []
     accepted: list[tuple[int, Cleaned]] = []
     seen: set[str] = set()
@@ -180,24 +152,33 @@ def declarations_create(
         cleaned, errors = validation.check(item, complete=submit)
         ref = cleaned.header.get("reference", "")
         if ref and ref in seen:
-            errors.append(_duplicate_reference(ref))
+            errors.append(validation.duplicate_reference(ref))
         seen.add(ref)
         outcomes.append(Outcome(errors=errors or None))
         if not errors:
             accepted.append((index, cleaned))
-    taken = set(
-        Declaration.objects.filter(
-            organisation=organisation, reference__in=[c.header["reference"] for _i, c in accepted]
-        ).values_list("reference", flat=True)
-    )
-    if taken:
-        for index, cleaned in accepted:
-            if cleaned.header["reference"] in taken:
-                outcomes[index].errors = [_duplicate_reference(cleaned.header["reference"])]
-        accepted = [(i, c) for i, c in accepted if c.header["reference"] not in taken]
-    if not accepted:
-        return outcomes
+    return outcomes, accepted
 
+
+def _drop_taken(
+    organisation: Organisation, accepted: list[tuple[int, Cleaned]], outcomes: list[Outcome]
+) -> list[tuple[int, Cleaned]]:
+    """The accepted items whose reference the organisation has not used; the others are
+    refused in their outcomes."""
+    taken = selectors.references_taken(
+        organisation.pk, [c.header["reference"] for _i, c in accepted]
+    )
+    for index, cleaned in accepted:
+        if cleaned.header["reference"] in taken:
+            outcomes[index].errors = [validation.duplicate_reference(cleaned.header["reference"])]
+    return [(i, c) for i, c in accepted if c.header["reference"] not in taken]
+
+
+def _insert(
+    organisation: Organisation, items: Sequence[Cleaned], submit: bool, actor: Actor
+) -> list[Declaration]:
+    """Save checked declarations with their lines, history and status changes (and, when
+    ``submit``, their first versions, queued for scoring after commit), a table at a time."""
     now = timezone.now()
     declarations = [
         Declaration(
@@ -209,11 +190,11 @@ def declarations_create(
             created_by_key=actor.api_key,
             **cleaned.header,
         )
-        for (_i, cleaned), ref in zip(accepted, _system_references(len(accepted)), strict=True)
+        for cleaned, ref in zip(items, _system_references(len(items)), strict=True)
     ]
     pairs = [
         (declaration, _lines(declaration, cleaned))
-        for declaration, (_i, cleaned) in zip(declarations, accepted, strict=True)
+        for declaration, cleaned in zip(declarations, items, strict=True)
     ]
     changes = [_change(d, "", Status.DRAFT, actor, now) for d in declarations]
     versions: list[DeclarationVersion] = []
@@ -221,34 +202,20 @@ def declarations_create(
         if submit:
             versions, submitted = _freeze(pairs, actor, now)
             changes += submitted
-        try:
-            with transaction.atomic():
-                bulk_create_with_history(
-                    declarations,
-                    Declaration,
-                    default_user=actor.user,
-                    default_date=now,
-                    custom_historical_attrs=actor.history(),
-                )
-        except IntegrityError:
-            # A concurrent request took one of these references between the check and here.
-            raise Invalid(
-                [
-                    FieldError(
-                        "reference",
-                        "duplicate",
-                        _("One of these references was just used by another request."),
-                    )
-                ]
-            ) from None
+        with _references_unique(validation.duplicate_reference()):
+            bulk_create_with_history(
+                declarations,
+                Declaration,
+                default_user=actor.user,
+                default_date=now,
+                custom_historical_attrs=actor.history(),
+            )
         Line.objects.bulk_create([line for _d, lines in pairs for line in lines], batch_size=3000)
         StatusChange.objects.bulk_create(changes, batch_size=3000)
         DeclarationVersion.objects.bulk_create(versions, batch_size=1000)
         if submit:
             queue_scoring([d.pk for d in declarations if d.status == Status.SUBMITTED])
-    for declaration, (index, _cleaned) in zip(declarations, accepted, strict=True):
-        outcomes[index].declaration = declaration
-    return outcomes
+    return declarations
 
 
 def declaration_create(
@@ -274,11 +241,8 @@ def _set_header(declaration: Declaration, cleaned: Cleaned) -> None:
 
 
 def _save_header(declaration: Declaration, actor: Actor) -> None:
-    try:
-        with transaction.atomic():
-            actor.stamp(declaration).save()
-    except IntegrityError:
-        raise Invalid([_duplicate_reference(declaration.reference)]) from None
+    with _references_unique(validation.duplicate_reference(declaration.reference)):
+        actor.stamp(declaration).save()
 
 
 def declaration_update(
@@ -339,21 +303,29 @@ def declaration_amend(
 
 
 def declaration_cancel(*, declaration: Declaration, actor: Actor, note: str = "") -> Declaration:
-    """The filer withdraws a declaration before release."""
+    """The filer withdraws a declaration before a decision, whatever step it has reached."""
     return declaration_transition(
-        declaration=declaration, to=Status.CANCELLED, actor=actor, note=note
+        declaration=declaration,
+        to=Status.CANCELLED,
+        actor=actor,
+        note=note,
+        leaving=(Status.DRAFT, *OPEN_STATUSES),
     )
 
 
 def declaration_transition(
     *,
     declaration: Declaration,
+    leaving: str | Collection[str],
     to: str,
     actor: Actor,
     note: str = "",
     lane: str | None = None,
 ) -> Declaration:
     """Move a declaration to another status through the one guard, with its status change.
+
+    ``leaving`` is the status (or statuses) the caller decided the move from: a declaration
+    that has moved elsewhere since is refused (``clearance.workflow.Workflow.check``).
 
     Risk scoring and officer review move declarations with this service. Release is not a move
     this service makes: goods leave only through ``clearance.release``, which checks that the
@@ -368,7 +340,7 @@ def declaration_transition(
     now = timezone.now()
     with transaction.atomic():
         locked = lock(declaration.pk)
-        check_transition(locked.status, to)
+        check_transition(locked.status, to, leaving=leaving)
         previous = locked.status
         locked.status = to
         locked.updated_at = now
@@ -381,18 +353,11 @@ def declaration_transition(
     return locked
 
 
-def lock_many(ids: Iterable[int]) -> "QuerySet[Declaration]":
-    """Lock many declaration rows, always in pk order so two writers cannot deadlock."""
-    return (
-        Declaration.objects.select_for_update(of=("self",)).filter(pk__in=list(ids)).order_by("pk")
-    )
-
-
 class Move(NamedTuple):
     """One declaration's move in ``declarations_move``: where it is, and where it goes."""
 
     declaration_id: int
-    status: str  # its status now
+    status: str  # its status now, read under the caller's lock: the status the move leaves
     version: int
     to: str
     lane: str | None = None
@@ -405,7 +370,7 @@ def declarations_move(*, moves: Sequence[Move], actor: Actor, at: Any, note: str
     one writes their status changes: see ``clearance.bulk``). Takes plain values, not model
     instances: risk scoring moves thousands a second."""
     for move in moves:
-        check_transition(move.status, move.to)
+        check_transition(move.status, move.to, leaving=move.status)
     user_id = actor.user.pk if actor.user else None
     key_id = actor.api_key.pk if actor.api_key else None
     bulk.update_rows(
@@ -458,96 +423,6 @@ def declaration_copy(*, source: Declaration, actor: Actor) -> Declaration:
 
 
 # --- Submission: freeze, assess, queue -----------------------------------------------------
-
-
-def _consignee_key(declaration: Declaration) -> str:
-    return (declaration.consignee_id_number or declaration.consignee_name).strip().lower()
-
-
-def _earlier_parcels(
-    declarations: Sequence[Declaration], since: date | None
-) -> dict[str, list[assessment.EarlierParcel]]:
-    """Parcels already filed for the same consignees since ``since`` (the start of the
-    longest period the regime's aggregation rules look at: a day, a half-year, a year), for
-    the rules on split shipments and caps per period: one query for the whole set. None (no
-    aggregation rule in force) asks nothing."""
-    found: dict[str, list[assessment.EarlierParcel]] = {}
-    if since is None:
-        return found
-    ids = {d.consignee_id_number for d in declarations if d.consignee_id_number}
-    names = {d.consignee_name for d in declarations if not d.consignee_id_number}
-    exclude = {d.pk for d in declarations if d.pk is not None}
-    if not ids and not names:
-        return found
-    start = datetime.combine(since, time.min, tzinfo=timezone.get_current_timezone())
-    rows = (
-        DeclarationVersion.objects.filter(
-            Q(declaration__consignee_id_number__in=ids) | Q(declaration__consignee_name__in=names),
-            number=F("declaration__version"),
-            created_at__gte=start,
-        )
-        .exclude(declaration_id__in=exclude)
-        .exclude(declaration__status__in=[Status.CANCELLED, Status.REJECTED])
-        .values_list(
-            "declaration__consignee_id_number",
-            "declaration__consignee_name",
-            "created_at",
-            "customs_value",
-        )
-    )
-    for id_number, name, created_at, customs_value in rows:
-        key = (id_number or name).strip().lower()
-        found.setdefault(key, []).append(
-            assessment.EarlierParcel(
-                date=timezone.localdate(created_at), customs_value=customs_value
-            )
-        )
-    return found
-
-
-def _parcel(declaration: Declaration, lines: Sequence[Line], on: date) -> assessment.ParcelInput:
-    d = declaration
-    return assessment.ParcelInput(
-        date=on,
-        transport_mode=d.transport_mode,
-        purpose=d.purpose,
-        currency=d.currency,
-        shipping_cost=d.shipping_cost,
-        insurance_cost=d.insurance_cost,
-        tax_collected_at_sale=d.tax_collected_at_sale,
-        vendor_tax_id=d.vendor_tax_id,
-        seller_country=d.seller_country,
-        consignee_country=d.consignee_country,
-        consignee_id=d.consignee_id_number or d.consignee_name,
-        lines=tuple(
-            assessment.LineInput(
-                description=line.description,
-                hs_code=line.hs_code,
-                quantity=line.quantity or Decimal(0),
-                value=line.value or Decimal(0),
-                origin_country=line.origin_country,
-                gross_mass_kg=line.gross_mass_kg,
-            )
-            for line in lines
-        ),
-    )
-
-
-def _assess(
-    pairs: Sequence[tuple[Declaration, Sequence[Line]]], assessor: regimes.ParcelAssessor
-) -> list[assessment.AssessmentResult]:
-    """Each parcel's assessment on the assessor's day; a parcel counts as an earlier one for
-    the same consignee's next parcels in the set."""
-    earlier = _earlier_parcels([d for d, _lines in pairs], assessor.aggregation_since)
-    results = []
-    for declaration, lines in pairs:
-        key = _consignee_key(declaration)
-        result = assessor.assess(_parcel(declaration, lines, assessor.on), earlier.get(key, []))
-        results.append(result)
-        earlier.setdefault(key, []).append(
-            assessment.EarlierParcel(date=assessor.on, customs_value=result.customs_value)
-        )
-    return results
 
 
 def _freeze_one(
@@ -607,7 +482,9 @@ def _freeze(
     assessor = regimes.ParcelAssessor(timezone.localdate(now))
     versions: list[DeclarationVersion] = []
     changes: list[StatusChange] = []
-    for (declaration, lines), result in zip(pairs, _assess(pairs, assessor), strict=True):
+    for (declaration, lines), result in zip(
+        pairs, selectors.assessments(pairs, assessor), strict=True
+    ):
         version, change = _freeze_one(declaration, lines, result, actor, now, note)
         versions.append(version)
         changes.append(change)
@@ -636,46 +513,13 @@ def held_reassess(*, after: int = 0, limit: int = 1000) -> tuple[int, int | None
     """
     now = timezone.now()
     with transaction.atomic():
-        held = list(
-            Declaration.objects.select_for_update(of=("self",), skip_locked=True)
-            .filter(status=Status.HELD, pk__gt=after)
-            .order_by("pk")[:limit]
-        )
+        held = lock_held(after=after, limit=limit)
         if not held:
             return 0, None
-        days = dict(
-            DeclarationVersion.objects.filter(
-                declaration__in=held, number=F("declaration__version")
-            ).values_list("declaration_id", "assessment__date")
-        )
-        by_day: dict[date, list[Declaration]] = {}
-        for declaration in held:
-            day = date.fromisoformat(days[declaration.pk])
-            by_day.setdefault(day, []).append(declaration)
         versions: list[DeclarationVersion] = []
         changes: list[StatusChange] = []
-        for day, declarations in by_day.items():
-            assessor = regimes.ParcelAssessor(day)
-            ready = [d for d in declarations if assessor.can_assess(d.currency)]
-            lines: dict[int, list[Line]] = {d.pk: [] for d in ready}
-            for line in Line.objects.filter(declaration__in=ready).order_by(
-                "declaration_id", "number"
-            ):
-                lines[line.declaration_id].append(line)
-            pairs = [(d, lines[d.pk]) for d in ready]
-            for (declaration, its_lines), result in zip(
-                pairs, _assess(pairs, assessor), strict=True
-            ):
-                if result.held:
-                    continue
-                version, change = _freeze_one(
-                    declaration,
-                    its_lines,
-                    result,
-                    Actor(),
-                    now,
-                    _("Assessed: what it waited for is in force."),
-                )
+        for day, declarations in selectors.by_assessment_day(held).items():
+            for version, change in _reassess_on(day, declarations, now):
                 versions.append(version)
                 changes.append(change)
         moved = [v.declaration for v in versions]
@@ -691,6 +535,29 @@ def held_reassess(*, after: int = 0, limit: int = 1000) -> tuple[int, int | None
     return len(moved), held[-1].pk
 
 
+def _reassess_on(
+    day: date, declarations: Sequence[Declaration], now: Any
+) -> Iterator[tuple[DeclarationVersion, StatusChange]]:
+    """The next version and status change of each held declaration that can now be assessed
+    on ``day``; those whose rate is still missing are passed over without loading their lines."""
+    assessor = regimes.ParcelAssessor(day)
+    ready = [d for d in declarations if assessor.can_assess(d.currency)]
+    lines = selectors.lines_of(ready)
+    pairs = [(d, lines[d.pk]) for d in ready]
+    for (declaration, its_lines), result in zip(
+        pairs, selectors.assessments(pairs, assessor), strict=True
+    ):
+        if not result.held:
+            yield _freeze_one(
+                declaration,
+                its_lines,
+                result,
+                Actor(),
+                now,
+                _("Assessed: what it waited for is in force."),
+            )
+
+
 # Declarations per scoring task: big enough that a task's fixed costs (the rules, the regime,
 # a commit) are shared by many, small enough that several workers share a large batch.
 SCORING_CHUNK = 1000
@@ -700,13 +567,8 @@ def queue_scoring(ids: Sequence[int]) -> None:
     """After commit (at once outside a transaction), send the submitted declarations to risk
     scoring, by task name: this app knows nothing of risk. Big sets go in chunks so several
     workers share them."""
-    from celery import current_app
-
-    chunks = [list(ids[i : i + SCORING_CHUNK]) for i in range(0, len(ids), SCORING_CHUNK)]
-    for chunk in chunks:
-        transaction.on_commit(
-            partial(current_app.send_task, "clearance.score_declarations", args=[chunk])
-        )
+    for start in range(0, len(ids), SCORING_CHUNK):
+        enqueue_on_commit("clearance.score_declarations", list(ids[start : start + SCORING_CHUNK]))
 
 
 # --- Documents -----------------------------------------------------------------------------

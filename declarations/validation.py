@@ -23,6 +23,34 @@ from clearance.errors import FieldError, Invalid
 from clearance.models import Purpose, TransportMode
 
 MAX_LINES = 999
+# A declaration's own fields (its header) under the model's names, in the order the form, the
+# CSV file and the API show them. The API nests the parties' fields (``seller_name`` is
+# ``seller.name``: see ``header_data``).
+HEADER_FIELDS = (
+    "reference",
+    "transport_mode",
+    "transport_document",
+    "carrier",
+    "marketplace",
+    "order_reference",
+    "purpose",
+    "seller_name",
+    "seller_address",
+    "seller_country",
+    "consignee_name",
+    "consignee_address",
+    "consignee_country",
+    "consignee_id_number",
+    "arrival_office",
+    "currency",
+    "shipping_cost",
+    "insurance_cost",
+    "tax_collected_at_sale",
+    "vendor_tax_id",
+)
+PARTIES = ("seller", "consignee")
+# The header's amounts, in the declaration's currency.
+HEADER_MONEY = ("shipping_cost", "insurance_cost")
 # The fields of an item line, in the order the form, the CSV file and the API show them.
 LINE_FIELDS = (
     "description",
@@ -107,6 +135,31 @@ def is_vague(description: str) -> bool:
     return not meaningful or all(w in VAGUE_WORDS for w in meaningful)
 
 
+def header_data(values: Mapping[str, Any]) -> dict[str, Any]:
+    """A declaration's header in the API's shape, from values under the model's field names
+    (a form's, a CSV row's, the model's own); a missing value is empty."""
+    data: dict[str, Any] = {}
+    for name in HEADER_FIELDS:
+        party, _sep, key = name.partition("_")
+        if party in PARTIES:
+            data.setdefault(party, {})[key] = values.get(name, "")
+        else:
+            data[name] = values.get(name, "")
+    return data
+
+
+def duplicate_reference(reference: str | None = None) -> FieldError:
+    """A reference the organisation has used already; with none named, one of a batch's that
+    another request took meanwhile (the unique constraint caught it)."""
+    if reference is None:
+        message = _("One of these references was just used by another request.")
+    else:
+        message = _("Your organisation already has a declaration with reference %(ref)s.") % {
+            "ref": reference
+        }
+    return FieldError("reference", "duplicate", message)
+
+
 @dataclass
 class Cleaned:
     header: dict[str, Any] = field(default_factory=dict)
@@ -127,7 +180,7 @@ PARTY_TEXT = {
     "seller": {"name": 200, "address": 300},
     "consignee": {"name": 200, "address": 300, "id_number": 50},
 }
-LINE_TEXT = {"description": 300, "unit": 10}
+LINE_TEXT = {"description": 300, "unit": 10, "product_url": 500}
 
 
 class _Checker:
@@ -259,42 +312,16 @@ def check(data: Any, *, complete: bool) -> tuple[Cleaned, list[FieldError]]:
         data.get("transport_mode"), "transport_mode", TransportMode.values, True
     )
     h["purpose"] = c.choice(data.get("purpose"), "purpose", Purpose.values, True)
-
     for party, texts in PARTY_TEXT.items():
-        given = data.get(party) or {}
-        if not isinstance(given, Mapping):
-            c.error(party, "invalid", _("Send the %(party)s as an object.") % {"party": party})
-            given = {}
-        for name, max_length in texts.items():
-            h[f"{party}_{name}"] = c.text(
-                given.get(name), f"{party}.{name}", max_length, name != "id_number"
-            )
-        h[f"{party}_country"] = c.country(given.get("country"), f"{party}.country", True)
-
-    currency = data.get("currency")
-    currency = currency.strip().upper() if isinstance(currency, str) else currency
-    places: int | None = None
-    if currency in (None, ""):
-        if complete:
-            c.error("currency", "required", _("This field is required."))
-        currency = ""
-    elif not isinstance(currency, str) or not reference.currency_exists(currency):
-        c.error(
-            "currency",
-            "invalid_currency",
-            _("Use a three-letter ISO 4217 currency code, such as USD or KRW."),
-        )
-        currency = ""
-    else:
-        places = reference.currency_decimals(currency)
-    h["currency"] = currency
+        h.update(_party(c, data.get(party), party, texts))
+    h["currency"], places = _currency(c, data.get("currency"))
     money_rule = (
         _("%(currency)s amounts have at most %(n)d decimal places.")
-        % {"currency": currency, "n": places}
+        % {"currency": h["currency"], "n": places}
         if places is not None
         else ""
     )
-    for name in ("shipping_cost", "insurance_cost"):
+    for name in HEADER_MONEY:
         h[name] = c.decimal(
             data.get(name),
             name,
@@ -303,26 +330,68 @@ def check(data: Any, *, complete: bool) -> tuple[Cleaned, list[FieldError]]:
             positive=False,
             places_rule=money_rule,
         ) or Decimal(0)
-
-    collected = data.get("tax_collected_at_sale", False)
-    if isinstance(collected, str):
-        collected = collected.strip().lower() in ("true", "yes", "1", "on")
-    if not isinstance(collected, bool):
-        c.error("tax_collected_at_sale", "invalid", _("Send true or false."))
-        collected = False
-    h["tax_collected_at_sale"] = collected
-    if collected and complete and not h["vendor_tax_id"]:
+    h["tax_collected_at_sale"] = _tax_collected(c, data.get("tax_collected_at_sale", False))
+    if h["tax_collected_at_sale"] and complete and not h["vendor_tax_id"]:
         c.error(
             "vendor_tax_id",
             "required",
             _("Give the vendor's tax registration number when tax was collected at sale."),
         )
+    for index, line in enumerate(_lines(c, data.get("lines"))):
+        out.lines.append(_line(c, line, f"lines[{index}]", index + 1, places, money_rule))
+    return out, c.errors
 
-    lines = data.get("lines") or []
-    if not isinstance(lines, list):
+
+def _party(c: _Checker, given: Any, party: str, texts: Mapping[str, int]) -> dict[str, str]:
+    """A party's fields under the model's names (``seller_name``)."""
+    given = given or {}
+    if not isinstance(given, Mapping):
+        c.error(party, "invalid", _("Send the %(party)s as an object.") % {"party": party})
+        given = {}
+    found = {
+        f"{party}_{name}": c.text(
+            given.get(name), f"{party}.{name}", max_length, name != "id_number"
+        )
+        for name, max_length in texts.items()
+    }
+    found[f"{party}_country"] = c.country(given.get("country"), f"{party}.country", True)
+    return found
+
+
+def _currency(c: _Checker, currency: Any) -> tuple[str, int | None]:
+    """The currency's code, and its decimal places (None when there is no valid code)."""
+    currency = currency.strip().upper() if isinstance(currency, str) else currency
+    if currency in (None, ""):
+        if c.complete:
+            c.error("currency", "required", _("This field is required."))
+        return "", None
+    if not isinstance(currency, str) or not reference.currency_exists(currency):
+        c.error(
+            "currency",
+            "invalid_currency",
+            _("Use a three-letter ISO 4217 currency code, such as USD or KRW."),
+        )
+        return "", None
+    return currency, reference.currency_decimals(currency)
+
+
+def _tax_collected(c: _Checker, collected: Any) -> bool:
+    if isinstance(collected, str):
+        collected = collected.strip().lower() in ("true", "yes", "1", "on")
+    if not isinstance(collected, bool):
+        c.error("tax_collected_at_sale", "invalid", _("Send true or false."))
+        return False
+    return collected
+
+
+def _lines(c: _Checker, given: Any) -> list[Any]:
+    """The item lines to check: none unless they are a list of at most ``MAX_LINES``."""
+    lines: list[Any] = []
+    if isinstance(given, list):
+        lines = given
+    elif given:
         c.error("lines", "invalid", _("Send the item lines as a list."))
-        lines = []
-    if complete and not lines:
+    if c.complete and not lines:
         c.error("lines", "required", _("Add at least one item line."))
     if len(lines) > MAX_LINES:
         c.error(
@@ -331,10 +400,8 @@ def check(data: Any, *, complete: bool) -> tuple[Cleaned, list[FieldError]]:
             _("A declaration has at most %(max)d item lines (this has %(n)d).")
             % {"max": MAX_LINES, "n": len(lines)},
         )
-        lines = []
-    for index, line in enumerate(lines):
-        out.lines.append(_line(c, line, f"lines[{index}]", index + 1, places, money_rule))
-    return out, c.errors
+        return []
+    return lines
 
 
 def _line(
@@ -348,7 +415,9 @@ def _line(
     if not isinstance(line, Mapping):
         c.error(path, "invalid", _("Send an item line as an object."))
         return {"number": number}
-    description = c.text(line.get("description"), f"{path}.description", 300, True)
+    description = c.text(
+        line.get("description"), f"{path}.description", LINE_TEXT["description"], True
+    )
     if description and is_vague(description):
         c.error(
             f"{path}.description",
@@ -374,8 +443,10 @@ def _line(
             _("%(code)s is not a subheading of the HS 2022 nomenclature.") % {"code": hs_code},
         )
         hs_code = ""
-    unit = c.text(line.get("unit"), f"{path}.unit", 10, False) or "pcs"
-    product_url = c.text(line.get("product_url"), f"{path}.product_url", 500, False)
+    unit = c.text(line.get("unit"), f"{path}.unit", LINE_TEXT["unit"], False) or "pcs"
+    product_url = c.text(
+        line.get("product_url"), f"{path}.product_url", LINE_TEXT["product_url"], False
+    )
     if product_url:
         parts = urlsplit(product_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:

@@ -20,7 +20,7 @@ from clearance.actors import Actor
 from clearance.errors import FieldError, Invalid, ServiceError
 from clearance.models import ApiKey, Membership, Organisation, User
 from clearance.services import apikey_create, apikey_revoke
-from declarations import access, csvfiles, services
+from declarations import access, csvfiles, selectors, services
 from declarations.forms import (
     ApiKeyForm,
     CsvUploadForm,
@@ -165,7 +165,7 @@ def _handle_filing(request: HttpRequest, declaration: Declaration | None) -> Htt
     if request.method != "POST":
         data = None
         if declaration is not None:
-            data = services.declaration_data(declaration, list(declaration.lines.all()))
+            data = selectors.declaration_data(declaration, list(declaration.lines.all()))
         return _filing_page(request, Filing(request, data), declaration)
 
     filing = Filing(request)

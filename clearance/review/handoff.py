@@ -36,7 +36,7 @@ def take_over(
             for s in scored
             if s.to == Status.RELEASED
         ],
-        expected=(Status.SUBMITTED,),
+        leaving=(Status.SUBMITTED,),
         actor=Actor(),
         at=at,
     )

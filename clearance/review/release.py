@@ -138,14 +138,14 @@ def _refusal(row: Releasable, expected: Iterable[str]) -> str | None:
 def release_locked(
     rows: Sequence[Releasable],
     *,
-    expected: Iterable[str],
+    leaving: Iterable[str],
     actor: Actor,
     at: Any = None,
     note: str = "",
 ) -> list[int]:
     """Release declarations the caller has locked (``declarations.services.lock_many``) in
     its transaction; refuses the whole set if any one may not be released. Returns their ids."""
-    expected = tuple(expected)
+    expected = tuple(leaving)
     for row in rows:
         refusal = _refusal(row, expected)
         if refusal is not None:
@@ -167,11 +167,11 @@ def release_locked(
 
 
 def declaration_release(
-    *, declaration_id: int, expected: str | Iterable[str], actor: Actor, note: str = ""
+    *, declaration_id: int, leaving: str | Iterable[str], actor: Actor, note: str = ""
 ) -> None:
     """Release one declaration (``release_locked``), locking it in its own transaction or the
     caller's."""
-    statuses = (expected,) if isinstance(expected, str) else tuple(expected)
+    statuses = (leaving,) if isinstance(leaving, str) else tuple(leaving)
     with transaction.atomic():
         locked = lock(declaration_id)
         rows = releasables([declaration_id])
@@ -182,7 +182,7 @@ def declaration_release(
                 field="status",
                 code="not_releasable",
             )
-        release_locked(rows, expected=statuses, actor=actor, note=note)
+        release_locked(rows, leaving=statuses, actor=actor, note=note)
 
 
 def _tell(rows: Sequence[Releasable]) -> None:

@@ -23,9 +23,9 @@ from clearance.review.models import Decision, InfoRequest, ReviewCase
 from clearance.services import notify
 from clearance.workflow import lock_rows
 from declarations.models import Declaration, Status
+from declarations.selectors import declaration_data
 from declarations.services import (
     declaration_amend,
-    declaration_data,
     declaration_transition,
     document_add,
     lock,
@@ -134,7 +134,12 @@ def info_request(
     with transaction.atomic():
         locked = lock(declaration.pk)
         _holder_check(locked, by)
-        declaration_transition(declaration=locked, to=Status.INFO_REQUESTED, actor=Actor(user=by))
+        declaration_transition(
+            declaration=locked,
+            leaving=Status.UNDER_REVIEW,
+            to=Status.INFO_REQUESTED,
+            actor=Actor(user=by),
+        )
         request = InfoRequest(declaration=locked, question=question, due_on=due_on, asked_by=by)
         try:
             with transaction.atomic():
@@ -176,7 +181,11 @@ def info_answer(
         request.answered_by = actor.user
         actor.stamp(request).save()
         declaration_transition(
-            declaration=locked, to=Status.UNDER_REVIEW, actor=actor, note=_("Answer sent")
+            declaration=locked,
+            leaving=Status.INFO_REQUESTED,
+            to=Status.UNDER_REVIEW,
+            actor=actor,
+            note=_("Answer sent"),
         )
         case = lock_case(locked.pk)
         if case is not None:
@@ -201,14 +210,17 @@ def decision_release(*, declaration: Declaration, by: User, reason: str = "") ->
         _close(case, by)
         if version is not None and not version.held and version.total_due > 0:
             declaration_transition(
-                declaration=locked, to=Status.AWAITING_PAYMENT, actor=Actor(user=by)
+                declaration=locked,
+                leaving=Status.UNDER_REVIEW,
+                to=Status.AWAITING_PAYMENT,
+                actor=Actor(user=by),
             )
             # Payments (another app, queued by name) release at once on a deferred account.
             enqueue_on_commit("refunds.release_settled", [locked.pk])
             _tell_filer(locked, "declaration_decided", status=str(Status.AWAITING_PAYMENT.label))
         else:
             release.declaration_release(
-                declaration_id=locked.pk, expected=Status.UNDER_REVIEW, actor=Actor(user=by)
+                declaration_id=locked.pk, leaving=Status.UNDER_REVIEW, actor=Actor(user=by)
             )
     return decision
 
@@ -221,7 +233,13 @@ def _refuse(declaration: Declaration, by: User, reason: str, action: str, to: st
         locked = lock(declaration.pk)
         case = _holder_check(locked, by)
         # The filer sees the status, not the officer's reason: it may name risk rules.
-        declaration_transition(declaration=locked, to=to, actor=Actor(user=by))
+        # An officer decides while holding the case, also while a question waits for an answer.
+        declaration_transition(
+            declaration=locked,
+            leaving=(Status.UNDER_REVIEW, Status.INFO_REQUESTED),
+            to=to,
+            actor=Actor(user=by),
+        )
         decision = _decide(locked, action, reason, by)
         _close(case, by)
         _tell_filer(locked, "declaration_decided", status=str(Status(to).label))
@@ -293,7 +311,11 @@ def _reassess(
     # Back under review at once: the corrected version is the officer's, not the filer's, so
     # it is not scored again (scoring takes only declarations still submitted).
     declaration_transition(
-        declaration=amended, to=Status.UNDER_REVIEW, actor=actor, lane=lane or None
+        declaration=amended,
+        leaving=Status.SUBMITTED,
+        to=Status.UNDER_REVIEW,
+        actor=actor,
+        lane=lane or None,
     )
 
 
@@ -321,7 +343,9 @@ def decision_reverse(*, decision: Decision, by: User, reason: str) -> Decision:
         if status is not None:
             if locked.status != status:
                 raise ServiceError(_("The declaration has moved on since this decision."))
-            declaration_transition(declaration=locked, to=Status.UNDER_REVIEW, actor=Actor(user=by))
+            declaration_transition(
+                declaration=locked, leaving=status, to=Status.UNDER_REVIEW, actor=Actor(user=by)
+            )
             case = _lock_case(locked.pk)
             case.closed_at = None
             case.claimed_by = None

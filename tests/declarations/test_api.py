@@ -1,11 +1,15 @@
 """The filing API as a platform uses it: every endpoint, for the owner and for another org."""
 
 import pytest
+from django.core.management import CommandError, call_command
+from drf_spectacular.validation import validate_schema
 from rest_framework.test import APIClient
 
 from clearance.actors import Actor
+from clearance.models import ApiKey
 from clearance.services import apikey_create, apikey_revoke
 from declarations import services
+from declarations.api import Cursor
 from declarations.models import Declaration, Status
 from tests.declarations.helpers import declaration_data
 
@@ -102,8 +106,6 @@ def test_the_list_is_filtered_and_paged_by_cursor(api, organisation, actor):
 
 
 def test_the_cursor_walks_every_page_once(api, organisation, actor, monkeypatch):
-    from declarations.api import Cursor
-
     monkeypatch.setattr(Cursor, "page_size", 2)
     ids = {
         services.declaration_create(
@@ -219,8 +221,6 @@ def test_keys_of_different_organisations_do_not_collide(api, stranger):
 
 
 def test_the_schema_is_valid_openapi_3_and_the_docs_are_readable(client):
-    from drf_spectacular.validation import validate_schema
-
     response = client.get("/api/v1/schema/?format=json")
     assert response.status_code == 200
     schema = response.json()
@@ -233,8 +233,6 @@ def test_the_schema_is_valid_openapi_3_and_the_docs_are_readable(client):
 
 
 def test_create_api_key_makes_the_organisation_and_prints_the_key_last(capsys):
-    from django.core.management import call_command
-
     call_command("create_api_key", "--org", "Parcel Platform", "--create", "platform")
     key = capsys.readouterr().out.strip().splitlines()[-1]
     response = client_for(key).get("/api/v1/declarations/")
@@ -242,15 +240,12 @@ def test_create_api_key_makes_the_organisation_and_prints_the_key_last(capsys):
     call_command("create_api_key", "--org", "parcel platform")
     second = capsys.readouterr().out.strip().splitlines()[-1]
     assert second != key
-    from clearance.models import ApiKey
 
     assert ApiKey.objects.filter(organisation__name="Parcel Platform").count() == 2
     assert not ApiKey.objects.filter(secret_hash=key).exists()
 
 
 def test_create_api_key_refuses_an_unknown_organisation_without_create():
-    from django.core.management import CommandError, call_command
-
     with pytest.raises(CommandError):
         call_command("create_api_key", "--org", "Nobody")
 

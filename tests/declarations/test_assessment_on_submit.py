@@ -4,11 +4,13 @@ import datetime
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from clearance import regimes
 from declarations import services
 from declarations.models import Status
-from declarations.services import _parcel
+from declarations.selectors import _parcel
 from tests.declarations.helpers import declaration_data
 
 pytestmark = pytest.mark.django_db
@@ -47,9 +49,6 @@ def test_a_batch_assesses_each_parcel_as_assess_parcel_would(regime, organisatio
 
 
 def test_the_assessor_loads_the_regime_once_for_a_set(regime, organisation, actor):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     day = datetime.date(2026, 4, 10)
     assessor = regimes.ParcelAssessor(day)
     declaration = services.declaration_create(

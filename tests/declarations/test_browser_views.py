@@ -4,10 +4,11 @@ import re
 
 import pytest
 
-from clearance.models import ApiKey
-from declarations import services
+from clearance.models import ApiKey, Membership
+from declarations import selectors, services
 from declarations.models import Declaration, Status
 from tests.declarations.helpers import declaration_data
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -163,7 +164,7 @@ def test_amending_a_submitted_declaration_makes_version_two(seller, organisation
     declaration = services.declaration_create(
         organisation=organisation, data=declaration_data(), submit=True, actor=actor
     )
-    data = services.declaration_data(declaration, list(declaration.lines.all()))
+    data = selectors.declaration_data(declaration, list(declaration.lines.all()))
     data["lines"][0]["quantity"] = "5"
     page = seller.get(f"/declarations/{declaration.pk}/edit/").content.decode()
     assert "Submit the amendment" in page
@@ -216,9 +217,6 @@ def test_the_owner_makes_a_key_sees_it_once_and_revokes_it(seller, organisation,
 
 
 def test_a_member_who_is_not_the_owner_cannot_manage_keys(client, organisation):
-    from clearance.models import Membership
-    from tests.factories import UserFactory
-
     member = UserFactory()
     Membership.objects.create(user=member, organisation=organisation)
     client.force_login(member)

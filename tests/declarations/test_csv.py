@@ -2,14 +2,18 @@
 
 import csv
 import io
+from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from clearance.services import apikey_create
-from declarations import csvfiles
+from declarations import csvfiles, tasks
 from declarations.models import CsvUpload, Declaration, Status
+from tests.conftest import wait_for
+from tests.factories import OrganisationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -130,9 +134,6 @@ def test_a_file_without_the_columns_is_refused_with_a_reason(seller):
 def test_a_large_file_is_checked_and_imported_by_the_worker_with_progress(
     transactional_db, celery_worker, client, monkeypatch, settings, tmp_path
 ):
-    from tests.conftest import wait_for
-    from tests.factories import OrganisationFactory
-
     organisation = OrganisationFactory()
     client.force_login(organisation.owner)
     monkeypatch.setattr(csvfiles, "INLINE_BYTES", 100)
@@ -180,12 +181,6 @@ def test_the_api_takes_a_file_and_a_confirmation(organisation, api_key, other_or
 
 
 def test_the_sweeper_queues_again_uploads_left_checking_or_importing(organisation, monkeypatch):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from declarations import tasks
-
     queued = []
     monkeypatch.setattr(tasks.check_csv_upload, "delay", lambda pk: queued.append(("check", pk)))
     monkeypatch.setattr(tasks.import_csv_upload, "delay", lambda pk: queued.append(("import", pk)))

@@ -150,7 +150,9 @@ def test_the_filing_services_never_release(organisation, actor, rates_today):
         organisation=organisation, data=declaration_data(), submit=True, actor=actor
     )
     with pytest.raises(ServiceError, match="only by the release service"):
-        services.declaration_transition(declaration=declaration, to=Status.RELEASED, actor=Actor())
+        services.declaration_transition(
+            declaration=declaration, leaving=Status.SUBMITTED, to=Status.RELEASED, actor=Actor()
+        )
     declaration.refresh_from_db()
     assert declaration.status == Status.SUBMITTED
 

@@ -10,6 +10,7 @@ from unittest import mock
 import pytest
 import time_machine
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from clearance import regimes
 from clearance.actors import Actor
@@ -85,7 +86,7 @@ def test_the_rate_arriving_assesses_it_again_and_sends_it_to_scoring(
     change = declaration.status_changes.get(from_status=Status.HELD, to_status=Status.SUBMITTED)
     assert change.by is None and str(change.actor) == "the system"
     assert declaration.history.first().status == Status.SUBMITTED
-    assert sent(send_task, "clearance.score_declarations") == [[[declaration.pk]]]
+    assert sent(send_task, "clearance.score_declarations") == [([declaration.pk],)]
 
 
 def test_it_is_assessed_on_the_day_it_was_submitted_at_that_days_rate(presets, organisation, actor):
@@ -158,8 +159,6 @@ def test_the_filer_may_amend_or_cancel_a_held_declaration(presets, organisation,
 
 
 def test_the_api_shows_a_held_declaration_and_why(presets, organisation, api_key):
-    from rest_framework.test import APIClient
-
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key.secret}")
     answer = api.post(

@@ -173,7 +173,7 @@ def test_a_submission_queues_scoring_by_task_name_after_commit(
         send_task.assert_not_called()
         for callback in callbacks:
             callback()
-    send_task.assert_called_once_with("clearance.score_declarations", args=[ids])
+    send_task.assert_called_once_with("clearance.score_declarations", args=(ids,))
 
 
 def test_the_sweeper_finds_declarations_left_unscored(regime, organisation, actor):
