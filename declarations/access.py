@@ -32,3 +32,8 @@ def document_for_user(user: User, pk: int) -> Document:
 def upload_for_user(user: User, pk: int) -> CsvUpload:
     """A CSV file of one of the user's organisations, or 404."""
     return owned_or_404(CsvUpload.objects.all(), pk, user=user)
+
+
+def upload_for_organisation(organisation: Organisation, pk: int) -> CsvUpload:
+    """For API clients: a CSV file of the key's organisation, or 404."""
+    return owned_or_404(CsvUpload.objects.all(), pk, organisation=organisation)

@@ -11,7 +11,7 @@ import hashlib
 from typing import Any
 
 from django.db.models import QuerySet
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -28,7 +28,6 @@ from rest_framework.views import APIView
 
 from clearance import reference
 from clearance.api import ApiView, idempotent
-from clearance.models import Organisation
 from declarations import access, csvfiles, selectors, services
 from declarations.models import CsvUpload, Declaration, Status
 from declarations.validation import PARTIES
@@ -514,13 +513,6 @@ def upload_out(upload: CsvUpload) -> dict[str, Any]:
     }
 
 
-def _upload_of(organisation: Organisation, pk: int) -> CsvUpload:
-    upload = CsvUpload.objects.filter(organisation=organisation, pk=pk).first()
-    if upload is None:
-        raise Http404
-    return upload
-
-
 class UploadView(ApiView):
     @extend_schema(
         request={
@@ -558,7 +550,7 @@ class UploadView(ApiView):
 class UploadDetailView(ApiView):
     @extend_schema(responses={200: UPLOAD}, summary="An uploaded file's state and errors")
     def get(self, request: Request, pk: int) -> Response:
-        return Response(upload_out(_upload_of(self.organisation(), pk)))
+        return Response(upload_out(access.upload_for_organisation(self.organisation(), pk)))
 
 
 class UploadConfirmView(ApiView):
@@ -577,7 +569,7 @@ class UploadConfirmView(ApiView):
     )
     def post(self, request: Request, pk: int) -> Response:
         organisation = self.organisation()
-        upload = _upload_of(organisation, pk)
+        upload = access.upload_for_organisation(organisation, pk)
         body = request.data if isinstance(request.data, dict) else {}
         only_valid = bool(body.get("only_valid", False))
 
