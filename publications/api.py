@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from rest_framework import generics, serializers
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import AllowAny
@@ -130,8 +130,6 @@ class VersionList(OpenData, generics.ListAPIView[Version]):
 
 
 def _public_consultations() -> QuerySet[Consultation]:
-    from django.db.models import Count, Q
-
     return (
         Consultation.objects.exclude(status=Consultation.Status.UPCOMING)
         .select_related("version__publication")

@@ -11,7 +11,6 @@ settings and the regime in force fill in (see ``publications.figures``); a propo
 consultation states its own figure, since it is not enforced.
 """
 
-import hashlib
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,7 +21,7 @@ from django.utils import timezone
 
 from clearance.actors import stamped
 from clearance.models import User
-from publications import services
+from publications import comments, consultations, publishing
 from publications.models import Comment, Consultation, Publication, Theme, Topic, Version
 
 TOPICS = [
@@ -393,7 +392,7 @@ KOREAN = {
 def _topics() -> dict[str, Topic]:
     out = {}
     for slug, name, name_ko in TOPICS:
-        out[slug] = Topic.objects.filter(slug=slug).first() or services.topic_create(
+        out[slug] = Topic.objects.filter(slug=slug).first() or publishing.topic_create(
             slug=slug, name=name, name_ko=name_ko
         )
     return out
@@ -408,17 +407,17 @@ def seed(*, editor: User | None) -> int:
         for slug, kind, topic_slugs, title, summary, body in TEXTS:
             if Publication.objects.filter(slug=slug).exists():
                 continue
-            pub = services.publication_create(
+            pub = publishing.publication_create(
                 slug=slug, kind=kind, topics=[topics[t] for t in topic_slugs], by=editor
             )
-            first = services.version_create(
+            first = publishing.version_create(
                 publication=pub, language="en", title=title, summary=summary, body=body,
                 by=editor, change_note="First edition",
             )  # fmt: skip
             _publish_first_edition(first, first_published, editor)
             if slug in KOREAN:
                 ko_title, ko_summary, ko_body = KOREAN[slug]
-                ko = services.version_create(
+                ko = publishing.version_create(
                     publication=pub, language="ko", title=ko_title, summary=ko_summary,
                     body=ko_body, by=editor, change_note="첫 판",
                 )  # fmt: skip
@@ -432,7 +431,7 @@ def seed(*, editor: User | None) -> int:
 
 def _publish_first_edition(version: Version, when: datetime, editor: User | None) -> None:
     """Published back then, and in force from that day."""
-    services.version_publish(
+    publishing.version_publish(
         version=version,
         effective_date=timezone.localdate(when),
         published_at=when,
@@ -446,13 +445,13 @@ def _closed_consultation(editor: User | None) -> None:
     lead time."""
     pub = Publication.objects.get(slug="de-minimis-threshold")
     current = pub.versions.current().get(language="en")
-    draft = services.version_create(
+    draft = publishing.version_create(
         publication=pub, language="en", title=current.title, summary=current.summary,
         body=current.body + "\n# Review\n\nThe threshold is reviewed every two years.\n",
         by=editor, change_kind="major", change_note="Adds a review every two years",
     )  # fmt: skip
     now = timezone.now()
-    consultation = services.consultation_create(
+    consultation = consultations.consultation_create(
         version=draft,
         title="Reviewing the low-value threshold every two years",
         summary="We proposed to review the threshold every two years against inflation.",
@@ -461,8 +460,10 @@ def _closed_consultation(editor: User | None) -> None:
         closes_at=now - timedelta(days=60),
         by=editor,
     )
-    theme = services.theme_create(consultation=consultation, title="Review interval", by=editor)
-    services.theme_answer(
+    theme = consultations.theme_create(
+        consultation=consultation, title="Review interval", by=editor
+    )
+    consultations.theme_answer(
         theme=theme,
         answer="Most comments supported two years; we keep it and publish the index used.",
         by=editor,
@@ -475,12 +476,12 @@ def _closed_consultation(editor: User | None) -> None:
             consultation, name=name, organisation=organisation, text=text, theme=theme,
             when=now - timedelta(days=90), editor=editor,
         )  # fmt: skip
-    services.consultation_set_response(
+    consultations.consultation_set_response(
         consultation=consultation,
         response="Thank you for your comments. The final rule keeps a **two-year** review.",
         by=editor,
     )
-    services.version_publish(
+    publishing.version_publish(
         version=draft,
         effective_date=consultation.earliest_effective_date(),
         published_at=consultation.closes_at + timedelta(days=15),
@@ -510,12 +511,12 @@ def _open_consultation(editor: User | None) -> None:
         "\n# Proof of export\n\n"
         "A carrier's tracking record that shows delivery abroad counts as proof of export.\n"
     )
-    draft = services.version_create(
+    draft = publishing.version_create(
         publication=pub, language="en", title=current.title, summary=current.summary,
         body=proposed, by=editor, change_note="Longer period for returns",
     )  # fmt: skip
     now = timezone.now()
-    consultation = services.consultation_create(
+    consultation = consultations.consultation_create(
         version=draft,
         title=f"Extending the returns period to {days} days",
         summary=(
@@ -555,7 +556,7 @@ def _past_comment(
     """
     comment = Comment(
         consultation=consultation,
-        tracking_number=services._tracking_number(),
+        tracking_number=comments.tracking_number(),
         section=section,
         body=text,
         name=name,
@@ -563,7 +564,7 @@ def _past_comment(
         on_behalf=Comment.OnBehalf.ORGANISATION if organisation else Comment.OnBehalf.INDIVIDUAL,
         organisation_name=organisation,
         status=Comment.Status.PUBLISHED,
-        fingerprint=hashlib.sha256(services.normalise(text).encode()).hexdigest(),
+        fingerprint=comments.fingerprint(text),
         theme=theme,
         created_at=when,
         confirmed_at=when,

@@ -32,7 +32,7 @@ number. Filling in at display time instead would leave the index, which PostgreS
 searches, with another number or none.
 
 Stored figures go out of date when a deployment changes a setting or an administrator changes
-a regime. ``services.versions_refresh_figures`` compares each version's stored figures with
+a regime. ``publishing.versions_refresh_figures`` compares each version's stored figures with
 what the settings and regimes give now, and renders again only those that differ. It runs as
 the ``publications.refresh_figures`` task, for beat (a regime changes at any time), and as
 ``manage.py refresh_publication_figures``, to run after a deployment that changes a setting.
@@ -46,11 +46,11 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from clearance import regimes
 from clearance.errors import ServiceError
 from clearance.models import Regime
 from clearance.money import format_money
 from clearance.reference import countries
+from clearance.regime_rules import regime_in_force, rules_of
 
 # Settings the texts may state, by placeholder name.
 SETTINGS: dict[str, str] = {
@@ -121,7 +121,7 @@ def values(names: list[str], *, on: date, language: str) -> dict[str, str]:
                 out[name] = str(getattr(settings, setting))
                 continue
             if not looked_up:
-                regime = regimes.regime_in_force(settings.PORTAL_ECONOMY, on)
+                regime = regime_in_force(settings.PORTAL_ECONOMY, on)
                 looked_up = True
             out[name] = _threshold(name, regime, language)
     return out
@@ -132,7 +132,7 @@ def _threshold(name: str, regime: Regime | None, language: str) -> str:
     assert match is not None  # names_in accepted it
     if regime is None:
         return _("(no low-value regime in force)")
-    rules = regimes.rules_of(regime)
+    rules = rules_of(regime)
     duty, tax = rules.duty_free_up_to, rules.tax_free_up_to
     origin = (match["origin"] or "").upper()
     if origin:

@@ -1,9 +1,10 @@
 """Publications, their versions, consultations on proposed versions, comments and subscriptions.
 
 A publication (a law, a procedure, a returns policy...) is a series of versions. Each version
-has one language; a translation is a version in another language. Only published versions are
-public, and each says from which date it is in force, so the text in force on any day can be
-found again later.
+has one language; a translation is a version in another language. The public reads the versions
+that were published (the current one and those it superseded), and a proposed version once its
+consultation has opened. Each published version says from which date it applies, so the text in
+force on any day can be found again later.
 """
 
 from datetime import date, timedelta
@@ -25,6 +26,8 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from clearance.workflow import Workflow
+from publications import markdown
+from publications.figures import fill as fill_figures
 
 MARK_START = "\ue000"
 MARK_STOP = "\ue001"
@@ -77,7 +80,9 @@ class Publication(models.Model):
         return reverse("publications:detail", args=[self.slug])
 
     def in_force(self, *, on: date, language: str) -> "Version | None":
-        """The version of this language in force on ``on``: the latest one published by then."""
+        """The version of this language in force on ``on``: of those published (current or
+        superseded), the one with the latest effective date on or before ``on`` (the last one
+        published, when two apply from the same day)."""
         return (
             self.versions.public()
             .filter(language=language, effective_date__lte=on)
@@ -100,9 +105,10 @@ class VersionQuerySet(models.QuerySet["Version"]):
     def search(self, words: str, *, language: str = "") -> "VersionQuerySet":
         """Current texts matching ``words``, best first, with a highlighted ``snippet``.
 
-        English texts are indexed with English stemming, Korean ones word by word; a query
-        is read both ways so one search finds both. The snippet marks hits with private-use
-        characters so the template can escape the text and then turn those into ``<mark>``.
+        English texts are indexed with English stemming, Korean ones word by word; without a
+        ``language``, a query is read both ways so one search finds both. The snippet marks hits
+        with private-use characters so the view can escape the text and then turn those into
+        ``<mark>``.
         """
         english = SearchQuery(words, search_type="websearch", config="english")
         simple = SearchQuery(words, search_type="websearch", config="simple")
@@ -136,7 +142,7 @@ class Version(models.Model):
         MAJOR = "major", _("Major change")
         MINOR = "minor", _("Minor change")
 
-    # The one table of legal moves; services.version_transition refuses any other.
+    # The one table of legal moves; Version.WORKFLOW.check refuses any other.
     TRANSITIONS: ClassVar[dict[str, set[str]]] = {
         Status.DRAFT: {Status.PROPOSED, Status.PUBLISHED},
         Status.PROPOSED: {Status.PUBLISHED, Status.DRAFT},
@@ -191,7 +197,8 @@ class Version(models.Model):
             models.UniqueConstraint(
                 fields=["publication", "language", "number"], name="version_number_unique"
             ),
-            # At most one version per language is in force as "the current text".
+            # At most one version per publication and language is published: the current text
+            # (publishing another supersedes it, whatever day each applies from).
             models.UniqueConstraint(
                 fields=["publication", "language"],
                 condition=Q(status="published"),
@@ -222,15 +229,12 @@ class Version(models.Model):
         return self.publication.get_absolute_url()
 
     def sections(self) -> list[tuple[str, str]]:
-        from publications.markdown import sections
-
-        return sections(self.body_html)
+        """The numbered sections of the text, as (anchor, heading) pairs."""
+        return markdown.sections(self.body_html)
 
     def filled_body(self) -> str:
         """The Markdown source with the figures its stored rendering states filled in."""
-        from publications.figures import fill
-
-        return fill(self.body, self.figures)
+        return fill_figures(self.body, self.figures)
 
 
 class Consultation(models.Model):
@@ -322,7 +326,8 @@ class Theme(models.Model):
 
 
 class Campaign(models.Model):
-    """Identical or near-identical comments, counted as one submission with its count."""
+    """Identical or near-identical comments on one consultation, grouped so that its page shows
+    the campaign and its size; each comment is still shown, and counted, on its own."""
 
     consultation = models.ForeignKey(
         Consultation, on_delete=models.CASCADE, related_name="campaigns"
@@ -474,13 +479,6 @@ class Subscription(models.Model):
     @property
     def is_active(self) -> bool:
         return self.confirmed_at is not None and self.unsubscribed_at is None
-
-    def matches(self, version: Version) -> bool:
-        if self.publication_id is not None:
-            return self.publication_id == version.publication_id
-        if self.topic_id is not None:
-            return version.publication.topics.filter(pk=self.topic_id).exists()
-        return True
 
 
 class Delivery(models.Model):

@@ -4,12 +4,10 @@ import logging
 
 from celery import shared_task
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import translation
 
-from publications import services
+from clearance.mail import send_templated_email
+from publications import comments, consultations, publishing, subscriptions
 from publications.models import Comment, Delivery, Subscription, Version
 
 log = logging.getLogger(__name__)
@@ -25,29 +23,15 @@ def send_email(
     language: str,
     unsubscribe: str = "",
 ) -> None:
-    """Render ``publications/emails/<template>/{subject.txt,body.txt,body.html}`` and send it.
-
-    With ``unsubscribe``, the message carries the one-click unsubscribe headers (RFC 8058).
-    """
-    context = {"portal_name": settings.PORTAL_NAME, "site_url": settings.SITE_URL, **context}
-    if unsubscribe:
-        context["unsubscribe"] = unsubscribe
-    path = f"publications/emails/{template}"
-    with translation.override(language):
-        subject = " ".join(render_to_string(f"{path}/subject.txt", context).split())
-        text = render_to_string(f"{path}/body.txt", context)
-        html = render_to_string(f"{path}/body.html", context)
-    headers = {}
-    if unsubscribe:
-        headers = {
-            "List-Unsubscribe": f"<{unsubscribe}>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        }
-    message = EmailMultiAlternatives(
-        subject, text, settings.DEFAULT_FROM_EMAIL, [to], headers=headers
+    """Send ``publications/emails/<template>/``; with ``unsubscribe``, with the one-click
+    unsubscribe headers (RFC 8058)."""
+    send_templated_email(
+        to=to,
+        template=f"publications/emails/{template}",
+        context=context,
+        language=language,
+        unsubscribe=unsubscribe,
     )
-    message.attach_alternative(html, "text/html")
-    message.send()
 
 
 @shared_task(name="publications.send_comment_email", time_limit=60)
@@ -60,10 +44,10 @@ def send_comment_email(comment_id: int, kind: str) -> None:
         return
     if kind == "confirm" and comment.status != Comment.Status.UNCONFIRMED:
         return  # already confirmed: the link is not needed any more
-    context = services.comment_context(comment)
+    context = comments.comment_context(comment)
     context["pre_moderation"] = settings.COMMENT_PRE_MODERATION
     if kind == "confirm":
-        token = services.comment_confirm_token(comment)
+        token = comments.comment_confirm_token(comment)
         context["link"] = settings.SITE_URL + reverse("publications:comment_confirm", args=[token])
     send_email(
         to=comment.email,
@@ -80,7 +64,7 @@ def send_subscription_email(subscription_id: int, kind: str) -> None:
     subscription = Subscription.objects.filter(pk=subscription_id, confirmed_at=None).first()
     if subscription is None:
         return
-    token = services.subscription_token(subscription, services.SUBSCRIBE_SALT)
+    token = subscriptions.subscription_token(subscription, subscriptions.SUBSCRIBE_SALT)
     send_email(
         to=subscription.email,
         template="subscription_confirm",
@@ -93,7 +77,7 @@ def send_subscription_email(subscription_id: int, kind: str) -> None:
 
 
 def _unsubscribe_link(subscription: Subscription) -> str:
-    token = services.subscription_token(subscription, services.UNSUBSCRIBE_SALT)
+    token = subscriptions.subscription_token(subscription, subscriptions.UNSUBSCRIBE_SALT)
     return settings.SITE_URL + reverse("publications:unsubscribe", args=[token])
 
 
@@ -107,7 +91,7 @@ def send_alert(delivery_id: int) -> None:
     )
     if delivery is None or not delivery.subscription.is_active:
         return
-    if not services.claim_deliveries(
+    if not subscriptions.claim_deliveries(
         subscription_id=delivery.subscription_id, version_ids=[delivery.version_id]
     ):
         return
@@ -124,9 +108,11 @@ def send_alert(delivery_id: int) -> None:
 def send_daily_digests() -> int:
     """One email per daily subscriber listing what was published since the last digest."""
     sent = 0
-    for subscription_id, version_ids in services.digest_plan().items():
+    for subscription_id, version_ids in subscriptions.digest_plan().items():
         subscription = Subscription.objects.get(pk=subscription_id)
-        if not services.claim_deliveries(subscription_id=subscription_id, version_ids=version_ids):
+        if not subscriptions.claim_deliveries(
+            subscription_id=subscription_id, version_ids=version_ids
+        ):
             continue
         versions = list(
             Version.objects.filter(pk__in=version_ids).select_related("publication").order_by("pk")
@@ -144,10 +130,10 @@ def send_daily_digests() -> int:
 
 @shared_task(name="publications.advance_consultations", time_limit=120)
 def advance_consultations() -> int:
-    return services.consultations_advance()
+    return consultations.consultations_advance()
 
 
 @shared_task(name="publications.refresh_figures", time_limit=300)
 def refresh_figures() -> int:
     """Render again the texts whose figures changed with a setting or a regime."""
-    return services.versions_refresh_figures()
+    return publishing.versions_refresh_figures()

@@ -7,7 +7,7 @@ from typing import Any
 from django.utils import timezone
 
 from clearance.models import User
-from publications import services
+from publications import consultations, publishing
 from publications.models import Consultation, Publication, Topic, Version
 
 _n = count(1)
@@ -27,7 +27,7 @@ File a refund request with the tracking number and proof of return.
 
 
 def publication(*, kind: str = "returns_policy", topics: list[Topic] | None = None) -> Publication:
-    return services.publication_create(
+    return publishing.publication_create(
         slug=f"publication-{next(_n)}", kind=kind, topics=topics or [], by=None
     )
 
@@ -46,12 +46,12 @@ def published(
     """A published version. One that applies from a past day is recorded as published on
     that day, since a text cannot take effect before it is published."""
     pub = pub or publication()
-    version = services.version_create(
+    version = publishing.version_create(
         publication=pub, language=language, title=title, body=body, by=by,
         change_note=change_note, **kwargs,
     )  # fmt: skip
     effective = effective or timezone.localdate()
-    return services.version_publish(
+    return publishing.version_publish(
         version=version, effective_date=effective, published_at=published_on(effective), by=by
     )
 
@@ -67,11 +67,11 @@ def open_consultation(
     pub: Publication | None = None, *, body: str = RETURNS_POLICY, days: int = 30
 ) -> Consultation:
     pub = pub or publication()
-    draft = services.version_create(
+    draft = publishing.version_create(
         publication=pub, language="en", title="Proposed returns policy", body=body, by=None
     )
     now = timezone.now()
-    return services.consultation_create(
+    return consultations.consultation_create(
         version=draft,
         title="Consultation on the returns policy",
         summary="We propose to extend the refund window to 90 days.",

@@ -3,10 +3,11 @@ import uuid
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.template.loader import render_to_string
 
 from clearance.errors import ServiceError
 from clearance.models import Notification
-from publications import services
+from publications import comments, consultations
 from publications.models import Comment
 from tests.clearance.test_staff_access import sign_in
 from tests.factories import UserFactory, current_totp, staff_user
@@ -24,7 +25,7 @@ def submit(consultation, body="Ninety days is too short for sea freight.", **kwa
     kwargs.setdefault("email", f"{uuid.uuid4().hex[:8]}@example.test")
     kwargs.setdefault("user", None)
     kwargs.setdefault("address", unique_address())
-    return services.comment_submit(consultation=consultation, body=body, **kwargs)
+    return comments.comment_submit(consultation=consultation, body=body, **kwargs)
 
 
 def sign_in_editor(client):
@@ -186,7 +187,7 @@ def test_a_comment_for_an_organisation_needs_the_organisations_name():
 @pytest.mark.django_db
 def test_a_closed_consultation_takes_no_comments(client):
     consultation = open_consultation()
-    services.consultations_advance(now=consultation.closes_at)
+    consultations.consultations_advance(now=consultation.closes_at)
     consultation.refresh_from_db()
     with pytest.raises(ServiceError):
         submit(consultation)
@@ -198,7 +199,7 @@ def test_a_reader_flag_puts_a_published_comment_back_in_the_editors_queue(client
     consultation = open_consultation()
     comment = submit(consultation, user=UserFactory())
     editor = staff_user("editor")
-    services.comment_moderate(comment=comment, approve=True, by=editor)
+    comments.comment_moderate(comment=comment, approve=True, by=editor)
     response = client.post(
         f"/publications/comments/{comment.tracking_number}/flag/", {"reason": "Insults a person"}
     )
@@ -220,22 +221,20 @@ def test_the_moderation_queue_is_a_404_for_a_signed_in_member_of_the_public(clie
 @pytest.mark.django_db
 def test_reports_from_one_address_are_limited_per_hour(settings):
     consultation = open_consultation()
-    comment = services.comment_moderate(
+    comment = comments.comment_moderate(
         comment=submit(consultation, user=UserFactory()), approve=True, by=staff_user("editor")
     )
     settings.COMMENT_RATE_PER_HOUR = 1
     address = unique_address()
-    services.comment_flag(comment=comment, reason="Spam", address=address)
+    comments.comment_flag(comment=comment, reason="Spam", address=address)
     with pytest.raises(ServiceError) as error:
-        services.comment_flag(comment=comment, reason="Spam again", address=address)
+        comments.comment_flag(comment=comment, reason="Spam again", address=address)
     assert error.value.code == "rate_limited"
     comment.refresh_from_db()
     assert comment.flag_count == 1
 
 
 def test_plain_text_emails_are_not_html_escaped():
-    from django.template.loader import render_to_string
-
     context = {"name": "Conor O'Brien", "title": "Fees & charges", "tracking_number": "A"}
     text = render_to_string("publications/emails/comment_receipt/body.txt", context)
     assert "Hello Conor O'Brien" in text and '"Fees & charges"' in text

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from clearance.errors import ServiceError
-from publications import services
+from publications import consultations, publishing
 from publications.models import Consultation
 from tests.publications.helpers import publication
 from tests.publications.test_comments import sign_in_editor
@@ -15,10 +15,10 @@ pytestmark = pytest.mark.django_db
 
 
 def consult(opens_at, closes_at):
-    draft = services.version_create(
+    draft = publishing.version_create(
         publication=publication(), language="en", title="Draft", body="# A\n\ntext", by=None
     )
-    return services.consultation_create(
+    return consultations.consultation_create(
         version=draft, title="C", summary="S", opens_at=opens_at, closes_at=closes_at, by=None
     )
 
@@ -54,7 +54,7 @@ def test_the_editor_page_shows_the_minimum_on_the_closing_field(client, settings
     settings.CONSULTATION_MIN_OPEN_DAYS = 30
     sign_in_editor(client)
     pub = publication()
-    draft = services.version_create(
+    draft = publishing.version_create(
         publication=pub, language="en", title="Draft", body="# A\n\ntext", by=None
     )
     now = timezone.localtime()

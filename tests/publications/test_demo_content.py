@@ -4,7 +4,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from clearance import regimes
+from clearance.presets import load_presets
 from publications import demo
 from publications.models import Comment, Consultation, Publication, Version
 
@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_the_demo_content_has_the_texts_and_two_consultations_and_can_be_loaded_twice(client):
-    regimes.load_presets()  # the threshold regulation states the regime's amounts
+    load_presets()  # the threshold regulation states the regime's amounts
     assert demo.seed(editor=None) >= 15
     assert demo.seed(editor=None) == 0
     assert Publication.objects.count() >= 15
@@ -30,7 +30,7 @@ def test_the_demo_content_has_the_texts_and_two_consultations_and_can_be_loaded_
 
 
 def test_the_demo_is_a_history_in_which_no_text_applies_before_it_was_published():
-    regimes.load_presets()
+    load_presets()
     demo.seed(editor=None)
     now = timezone.now()
     for version in Version.objects.public():

@@ -4,7 +4,7 @@ import pytest
 
 from clearance.errors import ServiceError
 from clearance.models import Notification
-from publications import services
+from publications import comments, consultations, subscriptions
 from publications.models import Comment, Consultation, Subscription
 from tests.conftest import wait_for
 from tests.factories import UserFactory, staff_user
@@ -22,15 +22,15 @@ def test_publishing_the_final_version_answers_each_theme_and_tells_commenters_an
     by_user = submit(consultation, body="Sea freight takes longer.", user=signed_in)
     anonymous_email = f"anon-{uuid.uuid4().hex[:6]}@example.test"
     anonymous = submit(consultation, body="Count working days.", email=anonymous_email)
-    services.comment_confirm(token=services.comment_confirm_token(anonymous))
+    comments.comment_confirm(token=comments.comment_confirm_token(anonymous))
     editor = staff_user("editor")
     for comment in (by_user, anonymous):
-        services.comment_moderate(comment=comment, approve=True, by=editor)
+        comments.comment_moderate(comment=comment, approve=True, by=editor)
     subscriber = Subscription.objects.create(
         email=f"sub-{uuid.uuid4().hex[:6]}@example.test", publication=pub, language="en"
     )
-    services.subscription_confirm(
-        token=services.subscription_token(subscriber, services.SUBSCRIBE_SALT)
+    subscriptions.subscription_confirm(
+        token=subscriptions.subscription_token(subscriber, subscriptions.SUBSCRIBE_SALT)
     )
 
     sign_in_editor(client)
@@ -43,7 +43,7 @@ def test_publishing_the_final_version_answers_each_theme_and_tells_commenters_an
     client.post(
         page, {"action": "response", "response-response": "Thank you for **two** comments."}
     )
-    services.consultations_advance(now=consultation.closes_at)
+    consultations.consultations_advance(now=consultation.closes_at)
     response = client.post(
         page,
         {"action": "publish", "version": consultation.version.pk,
@@ -73,8 +73,8 @@ def test_publishing_the_final_version_answers_each_theme_and_tells_commenters_an
 @pytest.mark.django_db
 def test_a_theme_of_another_consultation_cannot_be_given_to_a_comment():
     first, second = open_consultation(), open_consultation()
-    theme = services.theme_create(consultation=second, title="Elsewhere", by=None)
+    theme = consultations.theme_create(consultation=second, title="Elsewhere", by=None)
     comment = submit(first, user=UserFactory())
     with pytest.raises(ServiceError):
-        services.comment_set_theme(comment=comment, theme=theme, by=None)
+        consultations.comment_set_theme(comment=comment, theme=theme, by=None)
     assert Comment.objects.get(pk=comment.pk).theme is None

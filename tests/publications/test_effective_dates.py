@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from clearance.errors import ServiceError
-from publications import services
+from publications import consultations, publishing
 from publications.models import Version
 from tests.publications.helpers import RETURNS_POLICY, open_consultation, publication, published
 from tests.publications.test_comments import sign_in_editor
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 
 def draft(pub=None):
-    return services.version_create(
+    return publishing.version_create(
         publication=pub or publication(), language="en", title="Returns", body=RETURNS_POLICY,
         by=None,
     )  # fmt: skip
@@ -26,7 +26,9 @@ def test_a_version_cannot_take_effect_before_the_day_it_is_published():
     version = draft()
     today = timezone.localdate()
     with pytest.raises(ServiceError) as error:
-        services.version_publish(version=version, effective_date=today - timedelta(days=1), by=None)
+        publishing.version_publish(
+            version=version, effective_date=today - timedelta(days=1), by=None
+        )
     assert (error.value.field, error.value.code) == ("effective_date", "before_publication")
     assert "cannot take effect before the day it is published" in error.value.message
     assert today.isoformat() in error.value.message
@@ -42,12 +44,12 @@ def test_a_version_may_take_effect_on_the_day_it_is_published_or_later():
 
 def test_a_publication_recorded_in_the_past_applies_from_that_day_at_the_earliest():
     when = timezone.now() - timedelta(days=400)
-    first = services.version_publish(
+    first = publishing.version_publish(
         version=draft(), effective_date=timezone.localdate(when), published_at=when, by=None
     )
     assert first.published_at == when
     with pytest.raises(ServiceError) as error:
-        services.version_publish(
+        publishing.version_publish(
             version=draft(),
             effective_date=timezone.localdate(when) - timedelta(days=1),
             published_at=when,
@@ -61,7 +63,7 @@ def test_a_recorded_publication_cannot_be_in_the_future_or_before_the_version_it
     pub = publication()
     current = published(pub)
     with pytest.raises(ServiceError) as error:
-        services.version_publish(
+        publishing.version_publish(
             version=draft(pub),
             effective_date=timezone.localdate() + timedelta(days=5),
             published_at=timezone.now() + timedelta(days=1),
@@ -70,7 +72,7 @@ def test_a_recorded_publication_cannot_be_in_the_future_or_before_the_version_it
     assert (error.value.field, error.value.code) == ("published_at", "future")
     earlier = current.published_at - timedelta(days=3)
     with pytest.raises(ServiceError) as error:
-        services.version_publish(
+        publishing.version_publish(
             version=draft(pub),
             effective_date=timezone.localdate(earlier),
             published_at=earlier,
@@ -83,9 +85,9 @@ def test_a_recorded_publication_cannot_be_in_the_future_or_before_the_version_it
 
 def test_a_final_version_cannot_be_recorded_as_published_before_its_consultation_closed():
     consultation = open_consultation()
-    services.consultations_advance(now=consultation.closes_at)
+    consultations.consultations_advance(now=consultation.closes_at)
     with pytest.raises(ServiceError) as error:
-        services.version_publish(
+        publishing.version_publish(
             version=consultation.version,
             effective_date=consultation.earliest_effective_date(),
             published_at=timezone.now(),

@@ -10,10 +10,11 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 
-from clearance import regimes
 from clearance.errors import ServiceError
 from clearance.models import Regime
-from publications import demo, services
+from clearance.presets import load_presets
+from clearance.regime_rules import regime_save
+from publications import demo, publishing
 from publications.models import Publication, Version
 from publications.tasks import refresh_figures
 from tests.publications.helpers import publication, published
@@ -37,12 +38,12 @@ def words(content: bytes) -> str:
 def regime(**fields):
     values = {"economy": "KR", "name": "KR low-value imports", "local_currency": "KRW",
               "threshold_currency": "USD", **fields}  # fmt: skip
-    return regimes.regime_save(regime=Regime(**values), by=None)
+    return regime_save(regime=Regime(**values), by=None)
 
 
 def test_the_returns_policy_states_the_period_the_refunds_enforce(client, settings):
     settings.REFUND_RETURN_PERIOD_DAYS = 200
-    regimes.load_presets()
+    load_presets()
     demo.seed(editor=None)
     page = words(client.get("/publications/returns-policy/", HTTP_ACCEPT_LANGUAGE="en").content)
     assert "within 200 days of release" in page
@@ -55,7 +56,7 @@ def test_the_returns_policy_states_the_period_the_refunds_enforce(client, settin
 
 
 def test_a_changed_setting_reaches_the_page_the_api_and_the_search_index_together(client, settings):
-    regimes.load_presets()
+    load_presets()
     demo.seed(editor=None)
     settings.REFUND_RETURN_PERIOD_DAYS = 250
     settings.STATEMENT_PAYMENT_DAYS = 20
@@ -80,7 +81,7 @@ def test_a_changed_setting_reaches_the_page_the_api_and_the_search_index_togethe
 
 
 def test_the_threshold_regulation_states_the_regimes_amounts(client):
-    regimes.load_presets()  # KR: 150 USD, 200 USD for goods shipped from the United States
+    load_presets()  # KR: 150 USD, 200 USD for goods shipped from the United States
     demo.seed(editor=None)
     page = words(client.get("/publications/de-minimis-threshold/").content)
     assert "The threshold is 150.00 USD; for goods shipped from the United States it is " in page
@@ -118,7 +119,7 @@ def test_an_old_version_states_the_threshold_in_force_on_its_effective_date(clie
 
 def test_an_unknown_placeholder_is_refused_when_the_version_is_saved():
     with pytest.raises(ServiceError) as error:
-        services.version_create(
+        publishing.version_create(
             publication=publication(), language="en", title="Returns", by=None,
             body="Refunds within {{ return_days }} days.",
         )  # fmt: skip
@@ -134,7 +135,7 @@ def test_an_unknown_placeholder_is_refused_when_the_version_is_saved():
 )  # fmt: skip
 def test_only_the_whitelisted_figures_are_placeholders(placeholder):
     with pytest.raises(ServiceError) as error:
-        services.version_create(
+        publishing.version_create(
             publication=publication(), language="en", title="T", body=placeholder, by=None
         )
     assert error.value.field == "body"
@@ -143,7 +144,7 @@ def test_only_the_whitelisted_figures_are_placeholders(placeholder):
 
 def test_a_placeholder_in_the_title_or_summary_is_refused():
     with pytest.raises(ServiceError) as error:
-        services.version_create(
+        publishing.version_create(
             publication=publication(), language="en", title="{{ threshold }} rule",
             body="text", by=None,
         )  # fmt: skip

@@ -4,8 +4,8 @@ import uuid
 
 import pytest
 
-from publications import services
-from publications.views import csv_cell
+from publications import comments, publishing
+from publications.editor_views import csv_cell
 from tests.factories import UserFactory, staff_user
 from tests.publications.helpers import open_consultation, published
 from tests.publications.test_comments import sign_in_editor, submit
@@ -17,10 +17,10 @@ def test_the_api_needs_no_key_and_shows_only_published_comments(client):
     consultation = open_consultation()
     editor = staff_user("editor")
     shown = submit(consultation, body="Published view", user=UserFactory())
-    services.comment_moderate(comment=shown, approve=True, by=editor)
+    comments.comment_moderate(comment=shown, approve=True, by=editor)
     submit(consultation, body="Waiting view", user=UserFactory())
     rejected = submit(consultation, body="Rejected view", user=UserFactory())
-    services.comment_moderate(comment=rejected, approve=False, by=editor)
+    comments.comment_moderate(comment=rejected, approve=False, by=editor)
     submit(consultation, body="Unconfirmed view")
 
     body = client.get(f"/api/v1/consultations/{consultation.pk}/comments/").json()
@@ -37,7 +37,7 @@ def test_the_api_needs_no_key_and_shows_only_published_comments(client):
 
 def test_the_api_lists_published_publications_and_every_public_version(client):
     version = published(title="Thresholds")
-    services.version_create(
+    publishing.version_create(
         publication=version.publication, language="en", title="Secret", body="x", by=None
     )
     listing = client.get("/api/v1/publications/").json()

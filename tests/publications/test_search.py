@@ -1,6 +1,7 @@
 import pytest
 from django.utils import timezone
 
+from publications import publishing
 from publications.models import Version
 from tests.publications.helpers import publication, published
 
@@ -35,9 +36,7 @@ def test_snippets_are_escaped_apart_from_the_highlight(client):
 
 
 def test_search_filters_by_kind_language_topic_and_date(client):
-    from publications import services
-
-    topic = services.topic_create(slug="payments", name="Payments", name_ko="결제")
+    topic = publishing.topic_create(slug="payments", name="Payments", name_ko="결제")
     faq = published(publication(kind="faq", topics=[topic]), title="Customs FAQ",
                     body="Questions about customs duties.")  # fmt: skip
     law = published(publication(kind="law"), title="Customs Act", body="Customs duties apply.")

@@ -3,7 +3,7 @@ from datetime import date
 import pytest
 
 from clearance.errors import ServiceError
-from publications import services
+from publications import publishing
 from publications.models import Version
 from tests.factories import staff_user
 from tests.publications.helpers import RETURNS_POLICY, publication, published
@@ -29,11 +29,11 @@ def test_publishing_a_new_version_supersedes_the_old_one_and_records_the_editor(
 
 
 def test_a_version_cannot_be_published_without_an_effective_date():
-    draft = services.version_create(
+    draft = publishing.version_create(
         publication=publication(), language="en", title="T", body="text", by=None
     )
     with pytest.raises(ServiceError) as error:
-        services.version_publish(version=draft, by=None)
+        publishing.version_publish(version=draft, by=None)
     assert error.value.field == "effective_date"
 
 
@@ -43,7 +43,7 @@ def test_a_superseded_version_cannot_be_published_again():
     published(pub, effective=date(2026, 2, 1))
     first.refresh_from_db()
     with pytest.raises(ServiceError) as error:
-        services.version_publish(version=first, by=None)
+        publishing.version_publish(version=first, by=None)
     assert error.value.code == "invalid_transition"
 
 
@@ -94,7 +94,7 @@ def test_the_history_lists_versions_and_the_diff_marks_added_and_removed_lines(c
 def test_a_draft_is_not_public_and_its_diff_is_a_404(client):
     pub = publication()
     live = published(pub)
-    draft = services.version_create(
+    draft = publishing.version_create(
         publication=pub, language="en", title="Secret draft", body="x", by=None
     )
     assert client.get(f"/publications/{pub.slug}/versions/{draft.pk}/").status_code == 404

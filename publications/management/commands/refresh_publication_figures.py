@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from publications import services
+from publications import publishing
 
 
 class Command(BaseCommand):
@@ -15,5 +15,5 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        count = services.versions_refresh_figures()
+        count = publishing.versions_refresh_figures()
         self.stdout.write(f"Rendered {count} texts again.")
