@@ -18,8 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clearance.settings")
 django.setup()
 
-from clearance import regimes  # noqa: E402
-from clearance.assessment import (  # noqa: E402
+from clearance.assessment import assess  # noqa: E402
+from clearance.assessment_types import (  # noqa: E402
     AggregationRule,
     EarlierParcel,
     LineInput,
@@ -27,8 +27,8 @@ from clearance.assessment import (  # noqa: E402
     ParcelInput,
     RegimeRules,
     TariffLine,
-    assess,
 )
+from clearance.exchange_rates import ECB_DEMO_FILE, parse_exchange_rates  # noqa: E402
 
 BASELINE = {"parcel_1_line": 60.0, "parcel_999_lines": 6500.0, "ecb_rows_per_s": 130000.0}
 
@@ -92,7 +92,7 @@ def microseconds_per_call(lines: int, repeat: int) -> float:
 def ecb_rows_per_second(path: Path) -> float:
     with path.open(encoding="utf-8", newline="") as handle:
         start = time.perf_counter()
-        count = sum(1 for _ in regimes.parse_exchange_rates(handle))
+        count = sum(1 for _ in parse_exchange_rates(handle))
     return count / (time.perf_counter() - start)
 
 
@@ -104,7 +104,7 @@ def show(name: str, value: float, unit: str, lower_is_better: bool = True) -> No
 
 
 if __name__ == "__main__":
-    ecb = Path(sys.argv[1]) if len(sys.argv) > 1 else regimes.ECB_DEMO_FILE
+    ecb = Path(sys.argv[1]) if len(sys.argv) > 1 else ECB_DEMO_FILE
     show("parcel_1_line", microseconds_per_call(1, 5000), "µs")
     show("parcel_999_lines", microseconds_per_call(999, 20), "µs")
     show("ecb_rows_per_s", ecb_rows_per_second(ecb), "rows/s", lower_is_better=False)

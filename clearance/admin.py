@@ -10,7 +10,6 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from clearance import regimes
 from clearance.models import (
     ApiKey,
     ExchangeRate,
@@ -21,6 +20,7 @@ from clearance.models import (
     TariffRate,
     User,
 )
+from clearance.regime_rules import regime_save, regime_validate
 
 
 class ReadOnly:
@@ -107,7 +107,7 @@ class RegimeForm(forms.ModelForm):  # type: ignore[type-arg]
         if not self.errors:
             candidate = construct_instance(self, copy.copy(self.instance))
             try:
-                regimes.regime_validate(candidate)
+                regime_validate(candidate)
             except ValidationError as error:
                 self.add_error(None, error)
         return data
@@ -178,7 +178,7 @@ class RegimeAdmin(AdministratorOnly, SimpleHistoryAdmin):  # type: ignore[misc]
 
     def save_model(self, request: HttpRequest, obj: Regime, form: object, change: bool) -> None:
         assert isinstance(request.user, User)
-        regimes.regime_save(regime=obj, by=request.user)
+        regime_save(regime=obj, by=request.user)
 
 
 @admin.register(TariffRate)

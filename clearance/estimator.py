@@ -1,11 +1,12 @@
 """Pages and API of the low-value mode: the public duty estimator (a page and an API that assess
 a parcel without saving anything) and the administrators' overview of the regimes.
 
-The estimator's page and API both call ``regimes.assess_parcel``, the same function a
-declaration's submission calls, so an estimate and the later assessment of a parcel agree.
+The estimator's page and API both call ``regimes.assess_parcel``, which assesses with
+``regimes.ParcelAssessor`` as a declaration's submission does, so an estimate and the later
+assessment of a parcel agree.
 """
 
-import datetime
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -26,15 +27,11 @@ from rest_framework.views import APIView
 
 from clearance import regimes
 from clearance.access import staff_required
-from clearance.assessment import (
-    AssessmentResult,
-    LineInput,
-    ParcelInput,
-    RegimeRules,
-    goods_label,
-)
+from clearance.assessment import goods_label
+from clearance.assessment_types import AssessmentResult, LineInput, ParcelInput, RegimeRules
 from clearance.models import Purpose, Regime, Role, TransportMode
 from clearance.reference import countries, currencies, hs_exists
+from clearance.regime_rules import regime_in_force, rules_of
 
 MAX_LINES = 999
 
@@ -46,8 +43,19 @@ def _amount(value: Decimal, currency: str) -> str:
 
 
 def explain(regime: Regime) -> list[str]:
-    """The regime's rules as plain sentences for a buyer or a small seller."""
-    rules: RegimeRules = regimes.rules_of(regime)
+    """The regime's rules as plain sentences, for a buyer or a small seller on the estimator's
+    page and for administrators in the overview of the regimes."""
+    rules = rules_of(regime)
+    return [
+        *_limits_in_words(rules),
+        *_aggregation_in_words(rules),
+        *_restrictions_in_words(rules),
+        *_charges_in_words(rules),
+    ]
+
+
+def _limits_in_words(rules: RegimeRules) -> list[str]:
+    """The de minimis limits, the value they are compared with, overrides, the cap."""
     thr = rules.threshold_currency
     out = []
     duty_free, tax_free = rules.duty_free_up_to, rules.tax_free_up_to
@@ -84,6 +92,11 @@ def explain(regime: Regime) -> list[str]:
             _("A parcel worth more than %(cap)s cannot use the low-value mode.")
             % {"cap": _amount(rules.transaction_cap, thr)}
         )
+    return out
+
+
+def _aggregation_in_words(rules: RegimeRules) -> list[str]:
+    out = []
     periods = {"day": _("day"), "half_year": _("half-year"), "year": _("year")}
     for rule in rules.aggregation:
         period = periods.get(rule.period, rule.period)
@@ -102,13 +115,19 @@ def explain(regime: Regime) -> list[str]:
         elif rule.kind == "value_cap":
             out.append(
                 _("One person may bring in at most %(cap)s per %(period)s in this mode.")
-                % {"cap": _amount(rule.limit, thr), "period": period}
+                % {"cap": _amount(rule.limit, rules.threshold_currency), "period": period}
             )
         else:
             out.append(
                 _("At most %(count)s parcels per person per %(period)s may use this mode.")
                 % {"count": f"{rule.limit.normalize():f}", "period": period}
             )
+    return out
+
+
+def _restrictions_in_words(rules: RegimeRules) -> list[str]:
+    """Goods and transport modes the mode excludes, and what the parties must give."""
+    out = []
     if rules.excluded_hs_prefixes:
         goods = "; ".join(
             f"{goods_label(prefix)} (HS {prefix})" for prefix in rules.excluded_hs_prefixes
@@ -126,6 +145,12 @@ def explain(regime: Regime) -> list[str]:
                 "its tax number, no tax is due at the border."
             )
         )
+    return out
+
+
+def _charges_in_words(rules: RegimeRules) -> list[str]:
+    """Tax, duty and the handling fee, and the amount below which none is collected."""
+    out = []
     if rules.tax_rate:
         out.append(
             _("Tax is %(rate)s%% of the value plus duty.")
@@ -241,7 +266,16 @@ LineFormSet = forms.formset_factory(
 )
 
 
-def _parcel_from_form(data: dict[str, Any], lines: list[dict[str, Any]]) -> ParcelInput:
+def _parcel(
+    data: Mapping[str, Any],
+    lines: Iterable[Mapping[str, Any]],
+    *,
+    seller_country: str,
+    consignee_country: str,
+    consignee_id: str,
+) -> ParcelInput:
+    """The parcel in the cleaned data of the estimator's form or of its API. The two name the
+    parties differently, so the caller picks them out; no date means today."""
     return ParcelInput(
         date=data.get("date") or timezone.localdate(),
         transport_mode=data["transport_mode"],
@@ -250,10 +284,10 @@ def _parcel_from_form(data: dict[str, Any], lines: list[dict[str, Any]]) -> Parc
         shipping_cost=data.get("shipping_cost") or Decimal(0),
         insurance_cost=data.get("insurance_cost") or Decimal(0),
         tax_collected_at_sale=bool(data.get("tax_collected_at_sale")),
-        vendor_tax_id=data.get("vendor_tax_id", "").strip(),
-        seller_country=data["seller_country"],
-        consignee_country=data["regime"],
-        consignee_id=data.get("consignee_id", "").strip(),
+        vendor_tax_id=(data.get("vendor_tax_id") or "").strip(),
+        seller_country=seller_country,
+        consignee_country=consignee_country,
+        consignee_id=consignee_id.strip(),
         lines=tuple(
             LineInput(
                 description=line["description"],
@@ -261,6 +295,7 @@ def _parcel_from_form(data: dict[str, Any], lines: list[dict[str, Any]]) -> Parc
                 quantity=line["quantity"],
                 value=line["value"],
                 origin_country=line["origin_country"],
+                gross_mass_kg=line.get("gross_mass_kg"),
             )
             for line in lines
         ),
@@ -283,11 +318,17 @@ def estimate_page(request: HttpRequest) -> HttpResponse:
         lines = LineFormSet(prefix="lines")
     result: AssessmentResult | None = None
     if request.method == "POST" and form.is_valid() and lines.is_valid():
+        data = form.cleaned_data
         filled = [f.cleaned_data for f in lines.forms if f.has_changed() and f.cleaned_data]
-        result = regimes.assess_parcel(
-            _parcel_from_form(form.cleaned_data, filled), regime_code=form.cleaned_data["regime"]
+        parcel = _parcel(
+            data,
+            filled,
+            seller_country=data["seller_country"],
+            consignee_country=data["regime"],
+            consignee_id=data.get("consignee_id", ""),
         )
-        economy = form.cleaned_data["regime"]
+        result = regimes.assess_parcel(parcel, regime_code=data["regime"])
+        economy = data["regime"]
     elif form.is_bound and form.is_valid():
         economy = form.cleaned_data["regime"]
     errors: list[tuple[str | None, Any, Any]] = []
@@ -300,7 +341,7 @@ def estimate_page(request: HttpRequest) -> HttpResponse:
                 for f in line
                 for e in f.errors
             ]
-    regime = regimes.regime_in_force(economy, timezone.localdate())
+    regime = regime_in_force(economy, timezone.localdate())
     return render(
         request,
         "clearance/estimator.html",
@@ -358,14 +399,18 @@ class EstimateThrottle(SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": who}
 
 
+def _country_code(value: str) -> str:
+    value = value.upper()
+    if value not in countries():
+        raise serializers.ValidationError(_("Not an ISO 3166 alpha-2 country code."))
+    return value
+
+
 class EstimateCountrySerializer(serializers.Serializer[dict[str, Any]]):
     country = serializers.CharField(max_length=2, min_length=2)
 
     def validate_country(self, value: str) -> str:
-        value = value.upper()
-        if value not in countries():
-            raise serializers.ValidationError(_("Not an ISO 3166 alpha-2 country code."))
-        return value
+        return _country_code(value)
 
 
 class EstimateConsigneeSerializer(EstimateCountrySerializer):
@@ -388,10 +433,7 @@ class EstimateLineSerializer(serializers.Serializer[dict[str, Any]]):
         return value
 
     def validate_origin_country(self, value: str) -> str:
-        value = value.upper()
-        if value not in countries():
-            raise serializers.ValidationError(_("Not an ISO 3166 alpha-2 country code."))
-        return value
+        return _country_code(value)
 
 
 class EstimateSerializer(serializers.Serializer[dict[str, Any]]):
@@ -433,30 +475,12 @@ class EstimateSerializer(serializers.Serializer[dict[str, Any]]):
 
     def parcel(self) -> ParcelInput:
         data = self.validated_data
-        date: datetime.date = data.get("date") or timezone.localdate()
-        return ParcelInput(
-            date=date,
-            transport_mode=data["transport_mode"],
-            purpose=data["purpose"],
-            currency=data["currency"],
-            shipping_cost=data["shipping_cost"],
-            insurance_cost=data["insurance_cost"],
-            tax_collected_at_sale=data["tax_collected_at_sale"],
-            vendor_tax_id=data["vendor_tax_id"].strip(),
+        return _parcel(
+            data,
+            data["lines"],
             seller_country=data["seller"]["country"],
             consignee_country=data["consignee"]["country"],
-            consignee_id=data["consignee"]["id_number"].strip(),
-            lines=tuple(
-                LineInput(
-                    description=line["description"],
-                    hs_code=line["hs_code"],
-                    quantity=line["quantity"],
-                    value=line["value"],
-                    origin_country=line["origin_country"],
-                    gross_mass_kg=line.get("gross_mass_kg"),
-                )
-                for line in data["lines"]
-            ),
+            consignee_id=data["consignee"]["id_number"],
         )
 
 

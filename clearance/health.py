@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 from django.utils import timezone
 
-from clearance.regimes import newest_rates
+from clearance.exchange_rates import newest_rates
 
 HEARTBEAT_KEY = "clearance:worker-heartbeat"
 

@@ -1,18 +1,24 @@
-"""Accounts, organisations, roles and notifications: the clearance core's people."""
+"""The core's tables: accounts, organisations and roles; machine clients' API keys and
+idempotency records; notifications; and the low-value mode's regimes, tariff and exchange rates.
 
-import datetime
+Their managers and query sets are in ``clearance.managers``.
+"""
+
 import hashlib
 import hmac
 import secrets
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
+
+# Migrations name the user manager as clearance.models.UserManager: keep it imported here.
+from clearance.managers import ApiKeyQuerySet, NotificationQuerySet, RegimeQuerySet, UserManager
 
 
 class Role(models.TextChoices):
@@ -22,29 +28,6 @@ class Role(models.TextChoices):
     SUPERVISOR = "supervisor", _("Supervisor")
     EDITOR = "editor", _("Editor")
     ADMINISTRATOR = "administrator", _("Administrator")
-
-
-class UserManager(BaseUserManager["User"]):
-    use_in_migrations = True
-
-    def _create_user(self, email: str, password: str | None, **extra: Any) -> "User":
-        if not email:
-            raise ValueError("email is required")
-        user = self.model(email=self.normalize_email(email).lower(), **extra)
-        user.set_password(password)
-        user.save(using=self._db)
-        return user
-
-    def create_user(self, email: str, password: str | None = None, **extra: Any) -> "User":
-        extra.setdefault("is_staff", False)
-        extra.setdefault("is_superuser", False)
-        return self._create_user(email, password, **extra)
-
-    def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> "User":
-        extra.setdefault("is_staff", True)
-        extra.setdefault("is_superuser", True)
-        extra.setdefault("email_verified_at", timezone.now())
-        return self._create_user(email, password, **extra)
 
 
 class User(AbstractUser):
@@ -179,11 +162,6 @@ class Membership(models.Model):
 # (Tables keep the names they had in the filing app, where these began.)
 
 
-class ApiKeyQuerySet(models.QuerySet["ApiKey"]):
-    def active(self) -> "ApiKeyQuerySet":
-        return self.filter(revoked_at__isnull=True)
-
-
 class ApiKey(models.Model):
     """A secret a platform's system sends as ``Authorization: Bearer KEY``.
 
@@ -276,14 +254,6 @@ class IdempotencyRecord(models.Model):
         return self.key
 
 
-class NotificationQuerySet(models.QuerySet["Notification"]):
-    def unread(self) -> "NotificationQuerySet":
-        return self.filter(read_at__isnull=True)
-
-    def for_user(self, user: User) -> "NotificationQuerySet":
-        return self.filter(recipient=user)
-
-
 class Notification(models.Model):
     """One event told to one person: shown in the portal, and sent by email once.
 
@@ -358,13 +328,6 @@ class Certainty(models.TextChoices):
     MEDIUM = "medium", _("Medium: consistent secondary sources")
     LOW = "low", _("Low: one old secondary source")
     NONE = "none", _("None: not found")
-
-
-class RegimeQuerySet(models.QuerySet["Regime"]):
-    def in_force(self, on: "datetime.date") -> "RegimeQuerySet":
-        return self.filter(effective_from__lte=on).filter(
-            models.Q(effective_to__isnull=True) | models.Q(effective_to__gte=on)
-        )
 
 
 class Regime(models.Model):

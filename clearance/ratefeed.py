@@ -1,7 +1,7 @@
 """The exchange-rate feed: fetch the configured source and import it.
 
 Beat runs ``clearance.fetch_exchange_rates`` every hour (``clearance/celery.py``); it fetches
-``EXCHANGE_RATE_FEED_URL`` and imports it with ``regimes.rates_import``, which records the
+``EXCHANGE_RATE_FEED_URL`` and imports it with ``exchange_rates.rates_import``, which records the
 source and the time on every row and, after commit, has held declarations assessed again.
 
 What it reads:
@@ -32,7 +32,7 @@ from django.core.cache import cache
 from django.db.models import Max
 from django.utils.translation import gettext as _
 
-from clearance import regimes
+from clearance import exchange_rates
 from clearance.errors import ServiceError
 from clearance.models import ExchangeRate
 
@@ -119,7 +119,7 @@ def feed_import(url: str | None = None, *, base: str | None = None) -> FeedResul
         newest=Max("date")
     )["newest"]
     since = newest_stored - OVERLAP if newest_stored else None
-    stored, newest = regimes.rates_import(
+    stored, newest = exchange_rates.rates_import(
         io.StringIO(unpack(body), newline=""),
         source=url,
         base=base or settings.EXCHANGE_RATE_FEED_BASE,

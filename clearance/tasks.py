@@ -11,8 +11,9 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from clearance import ratefeed, regimes
+from clearance import ratefeed
 from clearance.errors import ServiceError
+from clearance.exchange_rates import demo_rates_carry_forward
 from clearance.mail import send_templated_email
 from clearance.models import Notification, User
 from clearance.tokens import verification_token
@@ -123,4 +124,4 @@ def fetch_exchange_rates(url: str | None = None) -> int:
 def carry_demo_rates() -> int:
     """With DEBUG on only (a demo): repeat the newest published rates up to today as demo
     rates, so the demo assesses today's parcels on a closed network."""
-    return regimes.demo_rates_carry_forward(timezone.localdate())
+    return demo_rates_carry_forward(timezone.localdate())

@@ -18,9 +18,10 @@ from django_otp import login as otp_login
 from django_otp import match_token
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from clearance import health, regimes, services
+from clearance import health, services
 from clearance.access import staff_required
 from clearance.errors import ServiceError
+from clearance.exchange_rates import newest_rates
 from clearance.forms import OneTimeCodeForm, RegistrationForm
 from clearance.models import Notification, User
 
@@ -107,7 +108,7 @@ def staff_home(request: HttpRequest) -> HttpResponse:
         "clearance/staff_home.html",
         {
             "roles": sorted(user.role_names),
-            "rates": regimes.newest_rates(timezone.localdate()),
+            "rates": newest_rates(timezone.localdate()),
         },
     )
 

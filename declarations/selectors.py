@@ -9,7 +9,8 @@ from typing import Any
 from django.db.models import F, Q
 from django.utils import timezone
 
-from clearance import assessment, reference, regimes
+from clearance import reference, regimes
+from clearance.assessment_types import AssessmentResult, EarlierParcel, LineInput, ParcelInput
 from declarations.models import Declaration, DeclarationVersion, Line, Status
 from declarations.validation import HEADER_FIELDS, HEADER_MONEY, LINE_FIELDS, header_data
 
@@ -90,7 +91,7 @@ def by_assessment_day(declarations: Sequence[Declaration]) -> dict[date, list[De
 
 def assessments(
     pairs: Sequence[tuple[Declaration, Sequence[Line]]], assessor: regimes.ParcelAssessor
-) -> list[assessment.AssessmentResult]:
+) -> list[AssessmentResult]:
     """Each parcel's assessment on the assessor's day; a parcel counts as an earlier one for
     the same consignee's next parcels in the set. Nothing is saved."""
     earlier = _earlier_parcels([d for d, _lines in pairs], assessor.aggregation_since)
@@ -100,7 +101,7 @@ def assessments(
         result = assessor.assess(_parcel(declaration, lines, assessor.on), earlier.get(key, []))
         results.append(result)
         earlier.setdefault(key, []).append(
-            assessment.EarlierParcel(date=assessor.on, customs_value=result.customs_value)
+            EarlierParcel(date=assessor.on, customs_value=result.customs_value)
         )
     return results
 
@@ -114,10 +115,10 @@ def _consignee_of(declaration: Declaration) -> str:
     return _consignee_key(declaration.consignee_id_number, declaration.consignee_name)
 
 
-def _parcel(declaration: Declaration, lines: Sequence[Line], on: date) -> assessment.ParcelInput:
+def _parcel(declaration: Declaration, lines: Sequence[Line], on: date) -> ParcelInput:
     """A declaration as the assessment reads it, on the day ``on``."""
     d = declaration
-    return assessment.ParcelInput(
+    return ParcelInput(
         date=on,
         transport_mode=d.transport_mode,
         purpose=d.purpose,
@@ -130,7 +131,7 @@ def _parcel(declaration: Declaration, lines: Sequence[Line], on: date) -> assess
         consignee_country=d.consignee_country,
         consignee_id=d.consignee_id_number or d.consignee_name,
         lines=tuple(
-            assessment.LineInput(
+            LineInput(
                 description=line.description,
                 hs_code=line.hs_code,
                 quantity=line.quantity or Decimal(0),
@@ -145,12 +146,12 @@ def _parcel(declaration: Declaration, lines: Sequence[Line], on: date) -> assess
 
 def _earlier_parcels(
     declarations: Sequence[Declaration], since: date | None
-) -> dict[str, list[assessment.EarlierParcel]]:
+) -> dict[str, list[EarlierParcel]]:
     """Parcels already filed for the same consignees since ``since`` (the start of the
     longest period the regime's aggregation rules look at: a day, a half-year, a year), for
     the rules on split shipments and caps per period: one query for the whole set. None (no
     aggregation rule in force) asks nothing."""
-    found: dict[str, list[assessment.EarlierParcel]] = {}
+    found: dict[str, list[EarlierParcel]] = {}
     if since is None:
         return found
     ids = {d.consignee_id_number for d in declarations if d.consignee_id_number}
@@ -176,8 +177,6 @@ def _earlier_parcels(
     )
     for id_number, name, created_at, customs_value in rows:
         found.setdefault(_consignee_key(id_number, name), []).append(
-            assessment.EarlierParcel(
-                date=timezone.localdate(created_at), customs_value=customs_value
-            )
+            EarlierParcel(date=timezone.localdate(created_at), customs_value=customs_value)
         )
     return found

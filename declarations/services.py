@@ -19,8 +19,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
-from clearance import assessment, bulk, regimes
+from clearance import bulk, regimes
 from clearance.actors import Actor
+from clearance.assessment_types import AssessmentResult
 from clearance.errors import FieldError, Invalid, ServiceError
 from clearance.models import Organisation
 from clearance.queue import enqueue_on_commit
@@ -428,7 +429,7 @@ def declaration_copy(*, source: Declaration, actor: Actor) -> Declaration:
 def _freeze_one(
     declaration: Declaration,
     lines: Sequence[Line],
-    result: assessment.AssessmentResult,
+    result: AssessmentResult,
     actor: Actor,
     now: Any,
     note: str = "",

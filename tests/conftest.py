@@ -61,6 +61,7 @@ def rates_for_today() -> None:
     from django.utils import timezone
 
     from clearance import regimes
+    from clearance.exchange_rates import rates_import
 
     regimes.load_reference_data()
     today = timezone.localdate()
@@ -69,7 +70,7 @@ def rates_for_today() -> None:
         for back in (0, 1)
         for currency, rate in (("USD", "1.08"), ("KRW", "1450"), ("JPY", "160"))
     )
-    regimes.rates_import(io.StringIO("date,currency,rate\n" + rows), source="test rates")
+    rates_import(io.StringIO("date,currency,rate\n" + rows), source="test rates")
 
 
 @pytest.fixture

@@ -1,7 +1,9 @@
 """The layers of docs/architecture.md hold: `lint-imports` (in `make test`) keeps its contracts
 on the tree, and these tests show that it would fail on a wrong import, and that its list of
-the core's modules leaves none out."""
+the core's modules leaves none out. And every module and function stays short enough to read
+(at most 600 and 80 lines)."""
 
+import ast
 import shutil
 import subprocess
 import sys
@@ -83,7 +85,41 @@ def test_risk_importing_review_breaks_the_layers(tree):
 
 
 def test_payments_and_publications_stay_apart(tree):
-    add_import(tree, "publications.services", "from refunds.models import Payment")
+    add_import(tree, "publications.publishing", "from refunds.models import Payment")
     result = lint_imports(tree)
     assert result.returncode == 1
     assert "Payments and publications never import each other BROKEN" in result.stdout
+
+
+MODULE_LINES = 600
+FUNCTION_LINES = 80
+
+
+def product_modules() -> list[Path]:
+    """The apps' Python modules, migrations aside (tests and benchmarks live elsewhere)."""
+    return [
+        path
+        for app in APPS
+        for path in sorted((ROOT / app).rglob("*.py"))
+        if "migrations" not in path.parts
+    ] + [ROOT / "manage.py"]
+
+
+def test_no_module_is_too_long_to_read():
+    long = {
+        str(path.relative_to(ROOT)): lines
+        for path in product_modules()
+        if (lines := len(path.read_text().splitlines())) > MODULE_LINES
+    }
+    assert long == {}
+
+
+def test_no_function_is_too_long_to_read():
+    long = {}
+    for path in product_modules():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                lines = (node.end_lineno or node.lineno) - node.lineno + 1
+                if lines > FUNCTION_LINES:
+                    long[f"{path.relative_to(ROOT)}:{node.lineno} {node.name}"] = lines
+    assert long == {}

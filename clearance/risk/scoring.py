@@ -23,10 +23,12 @@ from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from clearance import bulk, regimes
+from clearance import bulk
 from clearance.actors import Actor
+from clearance.exchange_rates import DEFAULT_RATE_DAYS, rate_in_force
 from clearance.models import Organisation
 from clearance.queue import enqueue_on_commit
+from clearance.regime_rules import regime_in_force, rules_of
 from clearance.risk.models import (
     ReferencePrice,
     RiskLane,
@@ -71,14 +73,14 @@ def thresholds() -> Thresholds:
 
 
 def references_for(
-    hs6: Iterable[str], local: str, on: datetime.date, *, days: int = regimes.DEFAULT_RATE_DAYS
+    hs6: Iterable[str], local: str, on: datetime.date, *, days: int = DEFAULT_RATE_DAYS
 ) -> dict[str, Reference]:
     """Reference prices converted to local currency at the rate in force (unknown rate: none)."""
     found: dict[str, Reference] = {}
     rates: dict[str, Decimal | None] = {local: Decimal(1)}
     for ref in ReferencePrice.objects.filter(hs6__in=set(hs6)):
         if ref.currency not in rates:
-            rates[ref.currency] = regimes.rate_in_force(ref.currency, local, on, days=days)
+            rates[ref.currency] = rate_in_force(ref.currency, local, on, days=days)
         rate = rates[ref.currency]
         if rate is None:
             continue
@@ -418,14 +420,14 @@ class Limits(NamedTuple):
 
 def regime_limits(on: datetime.date) -> Limits:
     """The local currency, and the duty-free limit in it, of the regime in force."""
-    regime = regimes.regime_in_force(settings.PORTAL_ECONOMY, on)
+    regime = regime_in_force(settings.PORTAL_ECONOMY, on)
     if regime is None:
-        return Limits("", None, regimes.DEFAULT_RATE_DAYS)
-    rules = regimes.rules_of(regime)
+        return Limits("", None, DEFAULT_RATE_DAYS)
+    rules = rules_of(regime)
     days = regime.exchange_rate_days
     if rules.duty_free_up_to is None:
         return Limits(rules.local_currency, None, days)
-    rate = regimes.rate_in_force(rules.threshold_currency, rules.local_currency, on, days=days)
+    rate = rate_in_force(rules.threshold_currency, rules.local_currency, on, days=days)
     return Limits(
         rules.local_currency, None if rate is None else rules.duty_free_up_to * rate, days
     )

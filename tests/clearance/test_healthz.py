@@ -1,6 +1,7 @@
 import subprocess
 
 import pytest
+import redis
 
 from tests.conftest import Worker, free_port, redis_server_binary, wait_for, worker_env
 
@@ -34,8 +35,6 @@ class RedisProcess:
             ],
             stdout=subprocess.DEVNULL,
         )
-        import redis
-
         client = redis.Redis(port=self.port)
         wait_for(lambda: _pings(client))
 
@@ -46,8 +45,6 @@ class RedisProcess:
 
 
 def _pings(client) -> bool:
-    import redis
-
     try:
         return bool(client.ping())
     except redis.ConnectionError:

@@ -3,6 +3,7 @@ from django.db import transaction
 
 from clearance import services
 from clearance.models import Notification
+from clearance.tasks import send_notification_email
 from tests.conftest import wait_for
 from tests.factories import OrganisationFactory, UserFactory
 
@@ -38,8 +39,6 @@ def test_a_committed_notification_is_sent_exactly_once_through_smtp(celery_worke
     assert message.get_body(preferencelist=("html",)) is not None
     wait_for(lambda: Notification.objects.get(pk=notification.pk).email_status == "sent")
     # Delivering the task again (a redelivered message, the sweeper) sends nothing more.
-    from clearance.tasks import send_notification_email
-
     send_notification_email.delay(notification.pk)
     witness = UserFactory(email="after@example.test")
     services.notify(event="account_ready", recipients=[witness], context={"name": "W"})

@@ -2,6 +2,7 @@ import re
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 
 from clearance.models import Organisation, User
 
@@ -41,8 +42,6 @@ def test_the_printed_backup_codes_pass_the_second_factor(client, capsys, setting
 
 
 def test_seed_demo_refuses_to_run_in_production(settings):
-    from django.core.management.base import CommandError
-
     settings.DEBUG = False
     with pytest.raises(CommandError, match="DEBUG off"):
         call_command("seed_demo")

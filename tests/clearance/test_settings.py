@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from django.conf import settings
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -99,8 +101,6 @@ def test_a_malformed_variable_stops_start_up_with_its_name():
 
 
 def test_database_connections_persist_with_health_checks():
-    from django.conf import settings
-
     db = settings.DATABASES["default"]
     assert db["CONN_MAX_AGE"] > 0
     assert db["CONN_HEALTH_CHECKS"] is True

@@ -1,5 +1,7 @@
 import pytest
+from django_otp.oath import totp
 from django_otp.plugins.otp_static.models import StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from clearance import services
 from clearance.errors import ServiceError
@@ -57,9 +59,6 @@ def test_a_backup_code_works_once(client):
 
 
 def test_staff_without_a_device_set_one_up_and_get_backup_codes(client):
-    from django_otp.oath import totp
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
     editor = staff_user("editor", with_device=False)
     sign_in(client, editor)
     page = client.get("/account/two-factor/")

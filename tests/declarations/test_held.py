@@ -12,8 +12,9 @@ import time_machine
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from clearance import regimes
 from clearance.actors import Actor
+from clearance.exchange_rates import rates_import
+from clearance.presets import load_presets
 from declarations import services
 from declarations.models import Declaration, Status
 from tests.declarations.helpers import LINE, declaration_data
@@ -22,14 +23,14 @@ pytestmark = pytest.mark.django_db
 
 
 def publish(day: datetime.date, usd: str = "1.10", krw: str = "1650") -> None:
-    regimes.rates_import(
+    rates_import(
         io.StringIO(f"date,currency,rate\n{day},USD,{usd}\n{day},KRW,{krw}\n"), source="test feed"
     )
 
 
 @pytest.fixture
 def presets(db):
-    regimes.load_presets()
+    load_presets()
 
 
 def sent(send_task: mock.MagicMock, name: str) -> list[object]:
@@ -129,7 +130,7 @@ def test_a_regime_arriving_assesses_those_held_for_want_of_one(
         mock.patch("celery.current_app.send_task") as send_task,
         django_capture_on_commit_callbacks(execute=True),
     ):
-        regimes.load_presets()
+        load_presets()
     assert sent(send_task, "declarations.reassess_held")
 
     services.held_reassess()

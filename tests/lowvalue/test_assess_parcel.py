@@ -5,9 +5,9 @@ from decimal import Decimal
 
 import pytest
 
-from clearance import regimes
-from clearance.assessment import EarlierParcel, LineInput, ParcelInput
+from clearance.assessment_types import EarlierParcel, LineInput, ParcelInput
 from clearance.models import ExchangeRate, TariffRate
+from clearance.presets import load_presets
 from clearance.regimes import assess_parcel
 
 pytestmark = pytest.mark.django_db
@@ -36,7 +36,7 @@ def parcel(value="150", currency="USD", seller="CN", consignee_id="P123456789012
 
 @pytest.fixture
 def korea():
-    regimes.load_presets()
+    load_presets()
     # ECB: 1 EUR = 1.1684 USD = 1740.86 KRW, so 1 USD = 1489.9521 KRW (to 4 places).
     ExchangeRate.objects.create(date=DAY, base="EUR", currency="USD", rate=Decimal("1.1684"))
     ExchangeRate.objects.create(date=DAY, base="EUR", currency="KRW", rate=Decimal("1740.86"))

@@ -9,7 +9,8 @@ import pytest
 from django.utils import timezone
 
 from clearance import regimes
-from clearance.assessment import LineInput, ParcelInput
+from clearance.assessment_types import LineInput, ParcelInput
+from clearance.exchange_rates import newest_rates, rates_import
 from clearance.models import ExchangeRate
 
 pytestmark = pytest.mark.django_db
@@ -49,8 +50,8 @@ def test_with_debug_on_the_demo_carries_the_newest_rates_to_today(settings):
     assert note.message.startswith(
         f"Demo rate for USD, carried forward from the ECB rate of {LAST_PUBLISHED}"
     )
-    assert regimes.newest_rates(today)["demo"] is True
-    assert regimes.newest_rates(today)["newest"] == LAST_PUBLISHED
+    assert newest_rates(today)["demo"] is True
+    assert newest_rates(today)["newest"] == LAST_PUBLISHED
 
 
 def test_with_debug_off_nothing_is_carried_and_todays_parcel_is_held(settings):
@@ -62,7 +63,7 @@ def test_with_debug_off_nothing_is_carried_and_todays_parcel_is_held(settings):
     result = regimes.assess_parcel(parcel(today))
     assert result.held
     assert f"No exchange rate from USD to KRW is in force on {today}" in result.hold_reason
-    assert regimes.newest_rates(today)["stale"] is True
+    assert newest_rates(today)["stale"] is True
 
 
 def test_a_published_rate_replaces_the_demo_rate_of_its_day(settings):
@@ -70,7 +71,7 @@ def test_a_published_rate_replaces_the_demo_rate_of_its_day(settings):
     regimes.load_demo()
     today = timezone.localdate()
 
-    regimes.rates_import(
+    rates_import(
         io.StringIO(f"date,currency,rate\n{today},USD,1.2000\n{today},KRW,1800\n"),
         source="ECB: published",
     )

@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 from rest_framework.test import APIClient
 
-from clearance import regimes
 from clearance.models import ExchangeRate
+from clearance.presets import load_presets
 
 pytestmark = pytest.mark.django_db
 
@@ -17,7 +17,7 @@ DAY = datetime.date(2026, 4, 13)
 
 @pytest.fixture
 def korea():
-    regimes.load_presets()
+    load_presets()
     ExchangeRate.objects.create(date=DAY, base="USD", currency="KRW", rate=Decimal(1400))
 
 

@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import Page, expect
 
-from clearance import regimes
 from clearance.models import ExchangeRate
+from clearance.presets import load_presets
 from tests.conftest import assert_accessible
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -23,7 +23,7 @@ def use_language(page: Page, base: str, code: str) -> None:
 
 @pytest.mark.parametrize("language", ["en", "ko"])
 def test_a_buyer_estimates_a_parcel_without_signing_in(page: Page, live_server, language):
-    regimes.load_presets()
+    load_presets()
     ExchangeRate.objects.create(
         date=datetime.date(2026, 4, 13), base="USD", currency="KRW", rate=Decimal(1400)
     )

@@ -5,12 +5,14 @@ from django.core.management import call_command
 
 from clearance import regimes
 from clearance.models import ExchangeRate, Regime, TariffRate
+from clearance.presets import load_presets
+from clearance.regime_rules import regime_in_force
 
 pytestmark = pytest.mark.django_db
 
 
 def test_every_apec_economy_gets_a_preset_with_its_source_and_certainty():
-    created = regimes.load_presets()
+    created = load_presets()
     assert created == 22  # 21 economies, the United States with two periods
     assert Regime.objects.values("economy").distinct().count() == 21
     canada = Regime.objects.get(economy="CA")
@@ -22,14 +24,14 @@ def test_every_apec_economy_gets_a_preset_with_its_source_and_certainty():
 def test_loading_the_presets_again_leaves_an_administrators_changes_alone():
     call_command("load_regime_presets")
     Regime.objects.filter(economy="KR").update(duty_free_up_to=170)
-    assert regimes.load_presets() == 0
+    assert load_presets() == 0
     assert Regime.objects.get(economy="KR").duty_free_up_to == 170
 
 
 def test_the_united_states_regime_changes_on_the_day_de_minimis_was_suspended():
-    regimes.load_presets()
-    before = regimes.regime_in_force("US", datetime.date(2025, 8, 28))
-    after = regimes.regime_in_force("US", datetime.date(2025, 8, 29))
+    load_presets()
+    before = regime_in_force("US", datetime.date(2025, 8, 28))
+    after = regime_in_force("US", datetime.date(2025, 8, 29))
     assert before is not None and before.duty_free_up_to == 800
     assert after is not None and after.duty_free_up_to == 0
 

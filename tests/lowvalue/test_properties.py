@@ -9,16 +9,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from clearance import regimes
-from clearance.assessment import (
+from clearance.assessment import assess
+from clearance.assessment_types import (
     AggregationRule,
     LineInput,
     Override,
     ParcelInput,
     RegimeRules,
     TariffLine,
-    assess,
 )
 from clearance.models import ExchangeRate, Regime
+from clearance.presets import load_presets
+from clearance.regime_rules import regime_save
 
 TODAY = datetime.date(2026, 4, 13)
 
@@ -112,7 +114,7 @@ def test_an_assessment_is_deterministic(parcel, regime, tariff):
 
 @pytest.mark.django_db
 def test_a_threshold_change_effective_tomorrow_does_not_change_todays_assessment():
-    regimes.load_presets()
+    load_presets()
     for day in (TODAY, TODAY + datetime.timedelta(days=1)):
         ExchangeRate.objects.create(date=day, base="USD", currency="KRW", rate=Decimal(1400))
     before: dict[ParcelInput, dict] = {}
@@ -138,14 +140,14 @@ def test_a_threshold_change_effective_tomorrow_does_not_change_todays_assessment
     # From tomorrow the limit is USD 1.
     current = Regime.objects.get(economy="KR")
     current.effective_to = TODAY
-    regimes.regime_save(regime=current, by=None)
+    regime_save(regime=current, by=None)
     current.pk = None
     current.effective_from = TODAY + datetime.timedelta(days=1)
     current.effective_to = None
     current.duty_free_up_to = Decimal(1)
     current.tax_free_up_to = Decimal(1)
     current.threshold_overrides = []
-    regimes.regime_save(regime=current, by=None)
+    regime_save(regime=current, by=None)
 
     for parcel, result in before.items():
         assert regimes.assess_parcel(parcel, regime_code="KR").to_dict() == result

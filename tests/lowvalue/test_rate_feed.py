@@ -8,9 +8,18 @@ import pytest
 from django.core.cache import cache
 from django.core.management import call_command
 
-from clearance import ratefeed, regimes
+from clearance import ratefeed
+from clearance.celery import app
 from clearance.errors import ServiceError
+from clearance.exchange_rates import (
+    ECB_DEMO_FILE,
+    import_exchange_rates,
+    quote_in_force,
+    rate_in_force,
+)
 from clearance.models import ExchangeRate, Regime
+from clearance.presets import load_presets
+from clearance.regime_rules import regime_in_force
 from tests.ratefeed_server import ecb_daily_zip, ecb_history_zip
 
 pytestmark = pytest.mark.django_db
@@ -33,11 +42,11 @@ def test_the_ecb_daily_file_is_read_in_its_own_layout(rate_feed):
     assert (usd.base, usd.rate, usd.carried_from) == ("EUR", Decimal("1.1650"), None)
     assert usd.source == f"ECB: {url}"
     assert usd.fetched_at is not None
-    assert regimes.rate_in_force("USD", "KRW", DAY) == Decimal("1712.35") / Decimal("1.1650")
+    assert rate_in_force("USD", "KRW", DAY) == Decimal("1712.35") / Decimal("1.1650")
 
 
 def test_the_history_file_fills_a_gap_and_skips_what_is_long_stored(rate_feed):
-    regimes.import_exchange_rates(regimes.ECB_DEMO_FILE)  # stored up to 2026-04-13
+    import_exchange_rates(ECB_DEMO_FILE)  # stored up to 2026-04-13
     days = [
         (datetime.date(2026, 3, 2), {"USD": "1.0000", "KRW": "1000"}),  # long stored: skipped
         (datetime.date(2026, 4, 14), {"USD": "1.1700", "KRW": "1720"}),
@@ -86,7 +95,7 @@ def test_an_administrations_own_rates_in_a_plain_file(rate_feed, settings):
         datetime.date(2026, 11, 30),
     )
     assert stored.source == rate_feed.url("/customs-rates.csv")
-    assert regimes.rate_in_force("USD", "KRW", DAY) == 1 / Decimal("0.000676")
+    assert rate_in_force("USD", "KRW", DAY) == 1 / Decimal("0.000676")
 
 
 def test_a_bad_file_is_refused_whole_with_the_line(rate_feed):
@@ -104,23 +113,21 @@ def test_an_unreachable_feed_raises_for_the_task_to_retry(rate_feed):
 
 
 def test_how_long_a_rate_stays_in_force_is_the_regimes(rate_feed):
-    regimes.load_presets()
+    load_presets()
     friday = datetime.date(2026, 11, 27)
     ratefeed.feed_import(rate_feed.publish("/fri.zip", ecb_daily_zip(friday, {"KRW": "1700"})))
     kr = Regime.objects.get(economy="KR")
     assert kr.exchange_rate_days == 7  # weekly customs rates
-    us = regimes.regime_in_force("US", DAY)
+    us = regime_in_force("US", DAY)
     assert us is not None and us.exchange_rate_days == 92  # quarterly
 
     parcel_day = friday + datetime.timedelta(days=6)
-    assert regimes.quote_in_force("USD", "KRW", parcel_day, days=7) is not None
-    assert regimes.quote_in_force("USD", "KRW", parcel_day + datetime.timedelta(1), days=7) is None
-    assert regimes.quote_in_force("USD", "KRW", friday + datetime.timedelta(days=4), days=4) is None
+    assert quote_in_force("USD", "KRW", parcel_day, days=7) is not None
+    assert quote_in_force("USD", "KRW", parcel_day + datetime.timedelta(1), days=7) is None
+    assert quote_in_force("USD", "KRW", friday + datetime.timedelta(days=4), days=4) is None
 
 
 def test_the_beat_schedule_fetches_the_feed_every_hour():
-    from clearance.celery import app
-
     [entry] = [e for e in app.conf.beat_schedule.values() if "fetch_exchange" in e["task"]]
     assert entry["task"] == "clearance.fetch_exchange_rates"
     assert entry["schedule"].minute == {15}

@@ -2,8 +2,8 @@
 
 import pytest
 
-from clearance import regimes
 from clearance.models import Regime
+from clearance.presets import load_presets
 from tests.factories import PASSWORD, current_totp, staff_user
 
 pytestmark = pytest.mark.django_db
@@ -55,7 +55,7 @@ def form_data(regime, **changes):
 
 
 def test_the_regime_list_shows_each_presets_source_and_certainty(client):
-    regimes.load_presets()
+    load_presets()
     signed_in(client, "administrator")
     page = client.get("/admin/clearance/regime/").content.decode()
     assert "CBSA Customs Notice 20-18" in page
@@ -64,7 +64,7 @@ def test_the_regime_list_shows_each_presets_source_and_certainty(client):
 
 
 def test_an_administrator_changes_a_limit_and_the_history_names_them(client):
-    regimes.load_presets()
+    load_presets()
     admin = signed_in(client, "administrator")
     korea = Regime.objects.get(economy="KR")
     response = client.post(
@@ -78,7 +78,7 @@ def test_an_administrator_changes_a_limit_and_the_history_names_them(client):
 
 
 def test_a_bad_rule_is_refused_with_a_message_naming_it(client):
-    regimes.load_presets()
+    load_presets()
     signed_in(client, "administrator")
     korea = Regime.objects.get(economy="KR")
     response = client.post(
@@ -94,7 +94,7 @@ def test_a_bad_rule_is_refused_with_a_message_naming_it(client):
 
 
 def test_an_overlapping_period_is_refused(client):
-    regimes.load_presets()
+    load_presets()
     signed_in(client, "administrator")
     korea = Regime.objects.get(economy="KR")
     response = client.post(
@@ -105,13 +105,13 @@ def test_an_overlapping_period_is_refused(client):
 
 
 def test_an_officer_cannot_edit_regimes(client):
-    regimes.load_presets()
+    load_presets()
     signed_in(client, "officer")
     assert client.get("/admin/clearance/regime/").status_code in (302, 403, 404)
 
 
 def test_the_staff_overview_shows_every_regime_in_words_with_source_and_certainty(client):
-    regimes.load_presets()
+    load_presets()
     signed_in(client, "administrator")
     page = client.get("/staff/regimes/").content.decode()
     assert "Chinese Taipei (TW)" in page

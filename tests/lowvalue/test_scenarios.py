@@ -11,9 +11,9 @@ from decimal import Decimal
 
 import pytest
 
-from clearance import regimes
-from clearance.assessment import EarlierParcel, LineInput, ParcelInput
+from clearance.assessment_types import EarlierParcel, LineInput, ParcelInput
 from clearance.models import ExchangeRate, TariffRate
+from clearance.presets import load_presets
 from clearance.regimes import assess_parcel
 
 pytestmark = pytest.mark.django_db
@@ -593,7 +593,7 @@ SCENARIOS = [
 
 @pytest.fixture
 def configured():
-    regimes.load_presets()
+    load_presets()
     ExchangeRate.objects.create(date=APRIL, base="USD", currency="KRW", rate=Decimal(1400))
     since = D(2000, 1, 1)
     for economy, prefix, rate in [("CA", "61", 18), ("US", "6109", "16.5"), ("TW", "8518", 10)]:

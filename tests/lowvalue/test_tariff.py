@@ -4,9 +4,10 @@ from decimal import Decimal
 import pytest
 from django.core.management import CommandError, call_command
 
-from clearance import regimes
-from clearance.assessment import TariffLine, tariff_for
+from clearance.assessment import tariff_for
+from clearance.assessment_types import TariffLine
 from clearance.models import TariffRate
+from clearance.tariff import tariff_in_force
 
 pytestmark = pytest.mark.django_db
 
@@ -35,11 +36,11 @@ def test_the_longest_prefix_wins():
 
 def test_the_tariff_in_force_depends_on_the_date(tmp_path):
     load(tmp_path)
-    june = {r.hs_prefix: r.rate for r in regimes.tariff_in_force("KR", datetime.date(2026, 6, 30))}
-    july = {r.hs_prefix: r.rate for r in regimes.tariff_in_force("KR", datetime.date(2026, 7, 1))}
+    june = {r.hs_prefix: r.rate for r in tariff_in_force("KR", datetime.date(2026, 6, 30))}
+    july = {r.hs_prefix: r.rate for r in tariff_in_force("KR", datetime.date(2026, 7, 1))}
     assert june["8518"] == Decimal(5)
     assert july["8518"] == Decimal(3)
-    assert regimes.tariff_in_force("KR", datetime.date(2019, 12, 31)) == []
+    assert tariff_in_force("KR", datetime.date(2019, 12, 31)) == []
 
 
 def test_importing_again_replaces_rows_instead_of_adding(tmp_path):

@@ -11,6 +11,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from clearance import regimes
 from clearance.actors import Actor
+from clearance.exchange_rates import rates_import
 from declarations import services
 from declarations.models import Declaration, Status
 from tests.conftest import assert_accessible, pass_second_factor, sign_in
@@ -37,7 +38,7 @@ def test_healthz_reports_the_newest_rate_and_warns_when_it_is_too_old(client):
     assert "older than the 7 days a rate stays in force" in body["warnings"][0]
 
     today = timezone.localdate()
-    regimes.rates_import(io.StringIO(f"date,currency,rate\n{today},USD,1.1\n"), source="ECB: x")
+    rates_import(io.StringIO(f"date,currency,rate\n{today},USD,1.1\n"), source="ECB: x")
     body = client.get("/healthz").json()
     assert body["exchange_rates"]["newest"] == today.isoformat()
     assert body["exchange_rates"]["stale"] is False
@@ -85,7 +86,7 @@ def test_an_officer_sees_held_declarations_with_their_reasons_and_has_them_asses
     # Rates arrive (an administrator imports them); the officer has them assessed at once.
     today = timezone.localdate()
     for day in (today, today - datetime.timedelta(days=1)):
-        regimes.rates_import(
+        rates_import(
             io.StringIO(f"date,currency,rate\n{day},USD,1.08\n{day},KRW,1450\n"), source="x"
         )
     staff.get_by_role("button", name="Assess them again now").click()

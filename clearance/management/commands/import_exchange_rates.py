@@ -6,8 +6,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from clearance import ratefeed, regimes
+from clearance import ratefeed
 from clearance.errors import ServiceError
+from clearance.exchange_rates import rates_import
 
 
 class Command(BaseCommand):
@@ -29,7 +30,7 @@ class Command(BaseCommand):
             raise CommandError(f"No such file: {file}")
         try:
             text = ratefeed.unpack(file.read_bytes())
-            count, newest = regimes.rates_import(
+            count, newest = rates_import(
                 io.StringIO(text, newline=""), source=file.name, base=base.upper()
             )
         except ServiceError as error:

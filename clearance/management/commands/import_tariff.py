@@ -5,8 +5,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from clearance import regimes
 from clearance.errors import ServiceError
+from clearance.tariff import import_tariff
 
 
 class Command(BaseCommand):
@@ -23,7 +23,7 @@ class Command(BaseCommand):
         if not file.is_file():
             raise CommandError(f"No such file: {file}")
         try:
-            count = regimes.import_tariff(file.read_text(encoding="utf-8"))
+            count = import_tariff(file.read_text(encoding="utf-8"))
         except ServiceError as error:
             raise CommandError(error.message) from error
         self.stdout.write(f"Loaded {count} tariff rows from {file.name}.")

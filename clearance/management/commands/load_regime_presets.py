@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from clearance import regimes
+from clearance.presets import load_presets
 
 
 class Command(BaseCommand):
@@ -14,5 +14,5 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        count = regimes.load_presets()
+        count = load_presets()
         self.stdout.write(f"Created {count} preset regimes.")
