@@ -67,7 +67,7 @@ def envelope(code: str, message: str, errors: list[dict[str, str]] | None = None
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, Invalid):
-        body = envelope("invalid", str(_("The request has errors; see errors.")), exc.as_dicts())
+        body = envelope("invalid", str(exc.summary), exc.as_dicts())
         return Response(body, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
     if isinstance(exc, ServiceError):
         body = envelope(
@@ -83,7 +83,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return None
     if isinstance(exc, exceptions.ValidationError):
         errors = flatten_errors(exc.detail)
-        response.data = envelope("invalid", "The request has errors; see errors.", errors)
+        response.data = envelope("invalid", str(_("The request has errors; see errors.")), errors)
     elif isinstance(exc, exceptions.APIException):
         detail = exc.detail
         response.data = envelope(str(getattr(detail, "code", exc.default_code)), str(detail))

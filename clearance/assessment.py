@@ -37,8 +37,6 @@ from clearance.assessment_types import (
 )
 from clearance.reference import currency_decimals, hs_description
 
-# The assessment's plain values are named here too: a caller imports the assessment from one
-# module.
 # --- The pure assessment -----------------------------------------------------------------
 
 

@@ -3,6 +3,9 @@ one rule, ``Invalid`` for every rule a submitted record breaks at once."""
 
 from dataclasses import dataclass
 
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy
+
 
 class ServiceError(Exception):
     """A business rule refused the request; ``field`` names the input at fault, if any, and
@@ -30,10 +33,12 @@ class FieldError:
 class Invalid(ServiceError):
     """A record breaks one or more rules; ``errors`` lists every one, not only the first."""
 
-    def __init__(self, errors: list[FieldError]) -> None:
+    def __init__(self, errors: list[FieldError], *, summary: str | Promise = "") -> None:
         first = errors[0]
         super().__init__(first.message, field=first.field, code="invalid")
         self.errors = errors
+        # What the API's error envelope says above the list ("The declaration has errors").
+        self.summary = summary or gettext_lazy("The request has errors; see errors.")
 
     def as_dicts(self) -> list[dict[str, str]]:
         return [error.as_dict() for error in self.errors]

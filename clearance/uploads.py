@@ -5,6 +5,7 @@ file's first bytes, never from its name or the browser's word for it.
 
 from typing import Any
 
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
 from clearance.errors import ServiceError
@@ -26,14 +27,21 @@ def sniff(head: bytes) -> str | None:
 
 
 def check_upload(
-    upload: Any, *, field: str, max_bytes: int, types: tuple[str, ...] = DOCUMENT_TYPES
+    upload: Any,
+    *,
+    field: str,
+    max_bytes: int,
+    types: tuple[str, ...] = DOCUMENT_TYPES,
+    too_large: str | Promise = "",
 ) -> str:
     """The upload's type (``pdf``, ``jpeg`` or ``png``) when it is within ``max_bytes`` and of one
     of ``types``; otherwise a ``ServiceError`` on ``field`` that says which rule it breaks
-    (code ``too_large``, or ``not_pdf`` / ``file_type``)."""
+    (code ``too_large``, or ``not_pdf`` / ``file_type``). ``too_large`` words the size refusal
+    for the page's own name of the file ("The attachment is larger than %(mb)s MB.")."""
     if upload.size is None or upload.size > max_bytes:
         raise ServiceError(
-            _("The file is larger than %(mb)s MB.") % {"mb": _megabytes(max_bytes)},
+            str(too_large or _("The file is larger than %(mb)s MB."))
+            % {"mb": megabytes(max_bytes)},
             field=field,
             code="too_large",
         )
@@ -51,7 +59,7 @@ def check_upload(
     return found
 
 
-def _megabytes(size: int) -> str:
+def megabytes(size: int) -> str:
     """``10`` for 10 MiB, ``2.5`` for 2.5 MiB: whole numbers without a decimal point."""
     mb = round(size / 1024 / 1024, 1)
     return str(int(mb)) if mb == int(mb) else str(mb)

@@ -28,9 +28,10 @@ JOURNEYS: list[tuple[str, list[tuple[str, str | None]]]] = [
     ("DEMO-PAYMENT", [(Status.SUBMITTED, None), (Status.AWAITING_PAYMENT, Lane.GREEN)]),
     # Filed in New Taiwan dollars, which the ECB does not quote: no rate, so it is held.
     ("DEMO-HELD", [(Status.HELD, None)]),
-    # Under review here; the review room's demo (clearance/demo.py) has an officer release it,
-    # since goods leave only through the release service, which this app sits below. Sent by
-    # post and worth under the limit, it owes nothing, so the officer's release clears it.
+    # Under review here; the review room's demo (clearance/review/demo.py) has an officer
+    # release it, since goods leave only through the release service, which this app sits
+    # below. Sent by post and worth under the limit, it owes nothing, so the officer's release
+    # clears it.
     ("DEMO-RELEASED", [(Status.SUBMITTED, None), (Status.UNDER_REVIEW, Lane.YELLOW)]),
     (
         "DEMO-REJECTED",

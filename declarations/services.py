@@ -108,7 +108,7 @@ def _references_unique(error: FieldError) -> Iterator[None]:
         with transaction.atomic():
             yield
     except IntegrityError:
-        raise Invalid([error]) from None
+        raise Invalid([error], summary=validation.SUMMARY) from None
 
 
 @dataclass
@@ -226,7 +226,7 @@ def declaration_create(
         organisation=organisation, items=[data], submit=submit, actor=actor
     )
     if outcome.errors:
-        raise Invalid(outcome.errors)
+        raise Invalid(outcome.errors, summary=validation.SUMMARY)
     assert outcome.declaration is not None
     return outcome.declaration
 
@@ -329,7 +329,7 @@ def declaration_transition(
     that has moved elsewhere since is refused (``clearance.workflow.Workflow.check``).
 
     Risk scoring and officer review move declarations with this service. Release is not a move
-    this service makes: goods leave only through ``clearance.release``, which checks that the
+    this service makes: goods leave only through ``clearance.review.release``, which checks that the
     declaration is assessed and scored, issues the release notice and tells the filer.
     """
     if to == Status.RELEASED:

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from clearance import reference
 from clearance.errors import FieldError, Invalid
@@ -288,11 +289,15 @@ class _Checker:
         return number
 
 
+# What the API says above a declaration's list of errors.
+SUMMARY = gettext_lazy("The declaration has errors; see errors.")
+
+
 def clean(data: Any, *, complete: bool) -> Cleaned:
     """Check a declaration; return its cleaned values or raise ``Invalid`` with every error."""
     cleaned, errors = check(data, complete=complete)
     if errors:
-        raise Invalid(errors)
+        raise Invalid(errors, summary=SUMMARY)
     return cleaned
 
 

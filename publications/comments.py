@@ -56,6 +56,7 @@ def check_attachment(upload: "UploadedFile[Any]") -> None:
         field="attachment",
         max_bytes=settings.COMMENT_ATTACHMENT_MAX_BYTES,
         types=("pdf",),
+        too_large=_("The attachment is larger than %(mb)s MB."),
     )
 
 

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from clearance.uploads import megabytes
 from publications.models import (
     Comment,
     Consultation,
@@ -39,7 +40,7 @@ class CommentForm(forms.Form):
         label=_("Attachment"),
         required=False,
         help_text=_("A PDF file of at most %(mb)s MB.")
-        % {"mb": round(settings.COMMENT_ATTACHMENT_MAX_BYTES / 1024 / 1024, 1)},
+        % {"mb": megabytes(settings.COMMENT_ATTACHMENT_MAX_BYTES)},
         widget=forms.ClearableFileInput(attrs={"accept": "application/pdf"}),
     )
 

@@ -1,6 +1,6 @@
 """Payments through the provider, its callbacks, and the release of what they pay for.
 
-Release goes through ``clearance.release`` (the one way goods leave): a payment releases its
+Release goes through ``clearance.review.release`` (the one way goods leave): a payment releases its
 declaration only if it is still awaiting payment when the payment settles, under its lock, and
 nothing more is outstanding. A declaration amended meanwhile (back to submitted, a new version
 to score) is not released by the payment; once scored, the pipeline sends it to payment again

@@ -200,7 +200,7 @@ def info_answer(
 
 def decision_release(*, declaration: Declaration, by: User, reason: str = "") -> Decision:
     """Clear the goods. With duty or tax still due they wait for payment (the payment releases
-    them); with nothing due they are released now (``clearance.release``). A declaration that
+    them); with nothing due they are released now (``clearance.review.release``). A declaration that
     is not assessed, or that its filer amended since the case opened, is refused in words."""
     with transaction.atomic():
         locked = lock(declaration.pk)

@@ -1,7 +1,7 @@
 """One way to release. The green lane, an officer's decision, a settled payment and a deferred
-account all go through ``clearance.release``: it refuses a declaration that is not assessed (or
-not in the status its caller expects to leave), records the move with its actor, issues the
-release notice, queues its PDF and tells the filer."""
+account all go through ``clearance.review.release``: it refuses a declaration that is not
+assessed (or not in the status its caller expects to leave), records the move with its actor,
+issues the release notice, queues its PDF and tells the filer."""
 
 import datetime
 import threading
