@@ -89,6 +89,7 @@ urlpatterns = [
         name="release_notice",
     ),
     path("verify/<str:code>", review_views.verify, name="verify_release"),
+    path("track/", include("declarations.tracking")),
     path(
         "api/v1/declarations/<int:pk>/information/",
         review_views.InfoRequestApiView.as_view(),
