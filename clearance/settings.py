@@ -304,6 +304,11 @@ DEFERRAL_SUSPEND_AFTER_DAYS = env_int("DEFERRAL_SUSPEND_AFTER_DAYS", 10, minimum
 CONSULTATION_MIN_LEAD_DAYS = env_int("CONSULTATION_MIN_LEAD_DAYS", 30, minimum=0)
 CONSULTATION_MIN_OPEN_DAYS = env_int("CONSULTATION_MIN_OPEN_DAYS", 30, minimum=1)
 COMMENT_RATE_PER_HOUR = env_int("COMMENT_RATE_PER_HOUR", 50, minimum=1)
+# Parcel tracking (/track/): lookups per client address, and per transport document, an hour.
+TRACKING_ATTEMPTS_PER_HOUR = env_int("TRACKING_ATTEMPTS_PER_HOUR", 20, minimum=1)
+TRACKING_ATTEMPTS_PER_DOCUMENT_PER_HOUR = env_int(
+    "TRACKING_ATTEMPTS_PER_DOCUMENT_PER_HOUR", 30, minimum=1
+)
 COMMENT_ATTACHMENT_MAX_BYTES = env_int("COMMENT_ATTACHMENT_MAX_BYTES", 5 * 1024 * 1024, minimum=1)
 # Pre-moderation (the default) keeps a comment hidden until an editor approves it.
 COMMENT_PRE_MODERATION = env_bool("COMMENT_PRE_MODERATION", default=True)
@@ -349,6 +354,8 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Low-value clearance API",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Choice sets that share a field name get names of their own in the schema.
+    "ENUM_NAME_OVERRIDES": {"DocumentKindEnum": "declarations.models.Document.Kind"},
 }
 
 LOGGING = {

@@ -4,7 +4,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.permissions import AllowAny
 
-from declarations import api
+from declarations import api, document_api, event_api
 
 urlpatterns = [
     path("declarations/", api.DeclarationListView.as_view(), name="api-declarations"),
@@ -27,6 +27,17 @@ urlpatterns = [
         api.DeclarationCancelView.as_view(),
         name="api-declaration-cancel",
     ),
+    path(
+        "declarations/<int:pk>/documents/",
+        document_api.DocumentListView.as_view(),
+        name="api-declaration-documents",
+    ),
+    path(
+        "declarations/<int:pk>/documents/<int:doc_id>/",
+        document_api.DocumentDownloadView.as_view(),
+        name="api-declaration-document",
+    ),
+    path("events/", event_api.EventFeedView.as_view(), name="api-events"),
     path("hs-codes/", api.HsCodeView.as_view(), name="api-hs-codes"),
     path(
         "schema/",
