@@ -1,4 +1,5 @@
-"""Declarations, their item lines, frozen versions, status changes, documents and API keys.
+"""Declarations, their item lines, frozen versions, status changes, documents, CSV files and
+the events a filer may see.
 
 The status machine is data (``TRANSITIONS``) with one guard (``check_transition``); every move
 writes a ``StatusChange`` row (who, when, from, to) that the timeline shows.
@@ -9,6 +10,7 @@ from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Replace, Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -228,6 +230,11 @@ class Declaration(models.Model):
             ),
             models.Index(fields=["consignee_id_number"]),
             models.Index(fields=["consignee_name"]),
+            # Parcel tracking finds a transport document ignoring case and spaces.
+            models.Index(
+                Upper(Replace("transport_document", models.Value(" "), models.Value(""))),
+                name="declaration_tracking",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -424,3 +431,38 @@ class CsvUpload(models.Model):
 
     def __str__(self) -> str:
         return self.original_name
+
+
+class CurrentTransaction(models.Func):
+    """The id of the transaction that writes the row (PostgreSQL's ``pg_current_xact_id``)."""
+
+    template = "(pg_current_xact_id()::text::bigint)"
+    output_field = models.BigIntegerField()
+
+
+class Event(models.Model):
+    """One change a filer may see, written in the same transaction as the change: the outbox
+    that the event feed reads and webhooks deliver (``declarations.events``).
+
+    It names the declaration (its references are read from it) and the new state, and for a
+    held declaration the reason. It never carries a lane, a score or an officer's notes.
+    ``tx`` orders the feed so that an event never appears behind a cursor already read.
+    """
+
+    tx = models.BigIntegerField(db_default=CurrentTransaction(), editable=False)
+    organisation = models.ForeignKey(
+        "clearance.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    declaration = models.ForeignKey(Declaration, on_delete=models.CASCADE, related_name="events")
+    # A refund's id for its events (refunds sit above this app, so no foreign key points there).
+    refund_id = models.PositiveBigIntegerField(null=True, blank=True)
+    type = models.CharField(max_length=40)
+    state = models.CharField(max_length=20)
+    reason = models.CharField(max_length=500, blank=True)
+    occurred_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["organisation", "tx", "id"], name="event_feed")]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.declaration_id}"

@@ -27,7 +27,7 @@ from clearance.models import Organisation
 from clearance.queue import enqueue_on_commit
 from clearance.uploads import check_upload
 from clearance.workflow import lock_row, lock_rows
-from declarations import selectors, validation
+from declarations import events, selectors, validation
 from declarations.models import (
     OPEN_STATUSES,
     Declaration,
@@ -212,7 +212,7 @@ def _insert(
                 custom_historical_attrs=actor.history(),
             )
         Line.objects.bulk_create([line for _d, lines in pairs for line in lines], batch_size=3000)
-        StatusChange.objects.bulk_create(changes, batch_size=3000)
+        events.save_changes(changes)
         DeclarationVersion.objects.bulk_create(versions, batch_size=1000)
         if submit:
             queue_scoring([d.pk for d in declarations if d.status == Status.SUBMITTED])
@@ -350,7 +350,7 @@ def declaration_transition(
         if to == Status.CANCELLED:
             locked.cancelled_at = now
         actor.stamp(locked).save()
-        _change(locked, previous, to, actor, now, note).save()
+        events.save_changes([_change(locked, previous, to, actor, now, note)])
     return locked
 
 
@@ -383,26 +383,13 @@ def declarations_move(*, moves: Sequence[Move], actor: Actor, at: Any, note: str
         ),
         history=bulk.History(at=at, user_id=user_id, api_key_id=key_id),
     )
-    bulk.insert_rows(
-        StatusChange,
-        STATUS_CHANGE_FIELDS,
-        (
-            (m.declaration_id, m.status, m.to, at, user_id, key_id, m.version or None, note)
-            for m in moves
-        ),
+    events.insert_moves(
+        [events.Moved(m.declaration_id, m.status, m.to, m.version or None) for m in moves],
+        at=at,
+        user_id=user_id,
+        key_id=key_id,
+        note=note,
     )
-
-
-STATUS_CHANGE_FIELDS = (
-    "declaration",
-    "from_status",
-    "to_status",
-    "at",
-    "by",
-    "by_key",
-    "version",
-    "note",
-)
 
 
 def declaration_copy(*, source: Declaration, actor: Actor) -> Declaration:
@@ -498,7 +485,7 @@ def _submit_one(
     versions, changes = _freeze([(declaration, lines)], actor, now, note)
     _save_header(declaration, actor)
     DeclarationVersion.objects.bulk_create(versions)
-    StatusChange.objects.bulk_create(changes)
+    events.save_changes(changes)
     queue_scoring([declaration.pk] if declaration.status == Status.SUBMITTED else [])
 
 
@@ -531,7 +518,7 @@ def held_reassess(*, after: int = 0, limit: int = 1000) -> tuple[int, int | None
             history=bulk.History(at=now, user_id=None),
         )
         DeclarationVersion.objects.bulk_create(versions)
-        StatusChange.objects.bulk_create(changes)
+        events.save_changes(changes)
         queue_scoring([d.pk for d in moved])
     return len(moved), held[-1].pk
 

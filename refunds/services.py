@@ -29,6 +29,7 @@ from clearance.queue import enqueue_on_commit
 from clearance.reference import currency_decimals
 from clearance.services import notify
 from clearance.uploads import check_upload
+from declarations import events
 from declarations.models import Declaration, Status
 from declarations.services import lock
 from refunds.amounts import amount_due, amount_refundable
@@ -59,6 +60,7 @@ def _move(
     if to in (RS.APPROVED, RS.REJECTED, RS.AWAITING_SUPERVISOR):
         refund.decided_at = timezone.now()
     stamped(refund, by).save()
+    _event(refund)
     notify(
         event="refund_update",
         organisation=refund.organisation,
@@ -70,6 +72,17 @@ def _move(
             "note": refund.decision_note if to == RS.REJECTED else "",
         },
         url=f"/refunds/{refund.pk}/",
+    )
+
+
+def _event(refund: Refund) -> None:
+    """The refund's new status, as an event of its declaration for the filer's systems."""
+    events.record_refund(
+        organisation_id=refund.organisation_id,
+        declaration_id=refund.declaration_id,
+        refund_id=refund.pk,
+        status=refund.status,
+        at=timezone.now(),
     )
 
 
@@ -116,6 +129,7 @@ def refund_request(
             requested_by=actor.user,
         )
         stamped(refund, actor.user).save()
+        _event(refund)
         for upload, kind in zip(files, kinds, strict=True):
             _evidence_store(refund, upload, kind)
         if _auto_approves(refund, len(files)):

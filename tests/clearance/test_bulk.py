@@ -11,7 +11,7 @@ from clearance.actors import Actor
 from clearance.risk import scoring as risk
 from clearance.risk.models import RiskScore, RiskSettings
 from clearance.services import apikey_create
-from declarations import services
+from declarations import events, services
 from declarations.models import Declaration, Status, StatusChange
 from tests.declarations.helpers import declaration_data
 from tests.factories import OrganisationFactory
@@ -39,7 +39,7 @@ def test_insert_rows_writes_each_column_with_its_type(drafts):
         (d.pk, "", Status.SUBMITTED, at, organisation.owner.pk, None, n or None, f"note {n}")
         for n, d in enumerate(declarations)
     ]
-    assert bulk.insert_rows(StatusChange, services.STATUS_CHANGE_FIELDS, rows) == 3
+    assert bulk.insert_rows(StatusChange, events.STATUS_CHANGE_FIELDS, rows) == 3
     written = StatusChange.objects.filter(note__startswith="note ").order_by("note")
     assert [(c.declaration_id, c.to_status, c.by, c.by_key, c.version) for c in written] == [
         (declarations[0].pk, Status.SUBMITTED, organisation.owner, None, None),
@@ -47,7 +47,7 @@ def test_insert_rows_writes_each_column_with_its_type(drafts):
         (declarations[2].pk, Status.SUBMITTED, organisation.owner, None, 2),
     ]
     assert {c.at for c in written} == {at}
-    assert bulk.insert_rows(StatusChange, services.STATUS_CHANGE_FIELDS, []) == 0
+    assert bulk.insert_rows(StatusChange, events.STATUS_CHANGE_FIELDS, []) == 0
 
 
 def test_insert_rows_takes_json_already_serialised(drafts):
