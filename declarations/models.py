@@ -450,8 +450,9 @@ class Event(models.Model):
     """
 
     tx = models.BigIntegerField(db_default=CurrentTransaction(), editable=False)
+    # The feed's index (organisation, tx, id) serves lookups by organisation too.
     organisation = models.ForeignKey(
-        "clearance.Organisation", on_delete=models.CASCADE, related_name="+"
+        "clearance.Organisation", on_delete=models.CASCADE, related_name="+", db_index=False
     )
     declaration = models.ForeignKey(Declaration, on_delete=models.CASCADE, related_name="events")
     # A refund's id for its events (refunds sit above this app, so no foreign key points there).

@@ -4,6 +4,10 @@ import copy
 from itertools import count
 from typing import Any
 
+from rest_framework.test import APIClient
+
+from declarations import services
+
 _refs = count(1)
 
 LINE = {
@@ -67,3 +71,25 @@ def fill_header(page: Any, reference: str) -> None:
     page.locator("#id_consignee_id_number").fill("P123456789012")
     page.locator("#id_currency").fill("USD")
     page.locator("#id_shipping_cost").fill("5.00")
+
+
+def client_for(secret: str) -> Any:
+    """An API client that sends ``secret`` as its key."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    return client
+
+
+def submit(organisation: Any, actor: Any, count: int = 1, **overrides: Any) -> list[int]:
+    """File and submit ``count`` declarations through the services; their ids."""
+    outcomes = services.declarations_create(
+        organisation=organisation,
+        items=[declaration_data(**overrides) for _ in range(count)],
+        submit=True,
+        actor=actor,
+    )
+    ids = []
+    for outcome in outcomes:
+        assert outcome.declaration is not None, outcome.errors
+        ids.append(outcome.declaration.pk)
+    return ids

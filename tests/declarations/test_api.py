@@ -7,37 +7,13 @@ from rest_framework.test import APIClient
 
 from clearance.actors import Actor
 from clearance.models import ApiKey
-from clearance.services import apikey_create, apikey_revoke
+from clearance.services import apikey_revoke
 from declarations import services
 from declarations.api import Cursor
 from declarations.models import Declaration, Status
-from tests.declarations.helpers import declaration_data
+from tests.declarations.helpers import client_for, declaration_data
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(secret):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
-    return client
-
-
-@pytest.fixture
-def api(api_key):
-    return client_for(api_key.secret)
-
-
-@pytest.fixture
-def stranger(other_organisation):
-    _key, secret = apikey_create(organisation=other_organisation, name="x", by=None)
-    return client_for(secret)
-
-
-@pytest.fixture
-def declaration(organisation, actor):
-    return services.declaration_create(
-        organisation=organisation, data=declaration_data(), submit=False, actor=actor
-    )
 
 
 def test_a_request_without_a_valid_key_is_refused(api_key):

@@ -7,7 +7,6 @@ from drf_spectacular.validation import validate_schema
 from rest_framework.test import APIClient
 
 from clearance.models import IdempotencyRecord
-from clearance.services import apikey_create
 from declarations import services
 from declarations.models import Document
 from tests.declarations.helpers import declaration_data
@@ -22,30 +21,6 @@ PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(64))
 def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     return tmp_path
-
-
-def client_for(secret):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
-    return client
-
-
-@pytest.fixture
-def api(api_key):
-    return client_for(api_key.secret)
-
-
-@pytest.fixture
-def stranger(other_organisation):
-    _key, secret = apikey_create(organisation=other_organisation, name="x", by=None)
-    return client_for(secret)
-
-
-@pytest.fixture
-def declaration(organisation, actor):
-    return services.declaration_create(
-        organisation=organisation, data=declaration_data(), submit=False, actor=actor
-    )
 
 
 def url(declaration):

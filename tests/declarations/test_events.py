@@ -14,7 +14,7 @@ from clearance.risk.models import RiskSettings
 from declarations import events, services
 from declarations.models import Declaration, Event, Status
 from tests.conftest import rates_for_today, wait_for
-from tests.declarations.helpers import LINE, declaration_data
+from tests.declarations.helpers import LINE, submit
 from tests.factories import hs_rule
 
 pytestmark = pytest.mark.django_db
@@ -24,23 +24,6 @@ pytestmark = pytest.mark.django_db
 def regime(db):
     rates_for_today()
     RiskSettings.objects.update_or_create(pk=1, defaults={"random_share": 0})
-
-
-@pytest.fixture
-def api(api_key):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key.secret}")
-    return client
-
-
-def submit(organisation, actor, count=1, **overrides):
-    outcomes = services.declarations_create(
-        organisation=organisation,
-        items=[declaration_data(**overrides) for _ in range(count)],
-        submit=True,
-        actor=actor,
-    )
-    return [o.declaration.pk for o in outcomes]
 
 
 def read(api, after=None, limit=None):

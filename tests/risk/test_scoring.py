@@ -18,20 +18,10 @@ from clearance.risk import scoring as risk
 from clearance.risk.models import RiskScore, RiskSettings
 from declarations import services
 from declarations.models import Declaration, Status
-from tests.declarations.helpers import LINE, declaration_data
+from tests.declarations.helpers import LINE, declaration_data, submit
 from tests.factories import OrganisationFactory, hs_rule
 
 pytestmark = pytest.mark.django_db
-
-
-def submit(organisation, actor, count=1, **overrides):
-    outcomes = services.declarations_create(
-        organisation=organisation,
-        items=[declaration_data(**overrides) for _ in range(count)],
-        submit=True,
-        actor=actor,
-    )
-    return [o.declaration.pk for o in outcomes]
 
 
 def rule(prefix, points, name=None):
