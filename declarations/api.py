@@ -21,6 +21,7 @@ from rest_framework import serializers, status
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -514,6 +515,8 @@ def upload_out(upload: CsvUpload) -> dict[str, Any]:
 
 
 class UploadView(ApiView):
+    parser_classes = [MultiPartParser]
+
     @extend_schema(
         request={
             "multipart/form-data": inline_serializer(

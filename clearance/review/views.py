@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
+from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -414,6 +415,9 @@ def _request_out(found: InfoRequest) -> dict[str, Any]:
 
 class InfoRequestApiView(ApiView):
     """The questions an officer asked about a declaration, and the answer to the open one."""
+
+    # The answer is text, with documents as files when there are any.
+    parser_classes = [JSONParser, MultiPartParser]
 
     @extend_schema(responses={200: InfoRequestOut(many=True)}, summary="Questions asked")
     def get(self, request: Request, pk: int) -> Response:
