@@ -25,7 +25,7 @@ from django.db.models import Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from clearance import bulk
-from declarations.models import Event, Status, StatusChange
+from declarations.models import Declaration, Event, Status, StatusChange
 
 # The statuses a filer sees change; a draft is the filer's own work in progress.
 FILER_STATUSES = frozenset(
@@ -102,13 +102,14 @@ def insert_moves(
     told = [m for m in moved if m.to_status in FILER_STATUSES]
     if not told:
         return
+    event, declaration = Event._meta.db_table, Declaration._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO declarations_event "
+            f"INSERT INTO {event} "  # noqa: S608 (table names from the models, values as parameters)
             "(organisation_id, declaration_id, type, state, reason, occurred_at) "
             "SELECT d.organisation_id, v.id, 'declaration.' || v.status, v.status, '', %s "
             "FROM unnest(%s::bigint[], %s::varchar[]) AS v(id, status) "
-            "JOIN declarations_declaration d ON d.id = v.id",
+            f"JOIN {declaration} d ON d.id = v.id",
             [at, [m.declaration_id for m in told], [m.to_status for m in told]],
         )
 
