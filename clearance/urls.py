@@ -6,7 +6,7 @@ from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 from django_otp.admin import OTPAdminSite
 
-from clearance import estimator, views
+from clearance import api_changes, estimator, views
 from clearance.forms import QueuedPasswordResetForm, SignInForm
 from clearance.review import views as review_views
 from clearance.risk import views as risk_views
@@ -58,6 +58,7 @@ urlpatterns = [
     path("estimate/", estimator.estimate_page, name="estimate"),
     path("staff/regimes/", estimator.regime_list, name="regime_list"),
     path("api/v1/estimate/", estimator.EstimateView.as_view(), name="api_estimate"),
+    path("api/changelog/", api_changes.changelog, name="api_changelog"),
     path("publications/", include("publications.urls")),
     path("search/", publications_views.search, name="search"),
     path("feeds/consultations/", publications_feeds.ConsultationsFeed(), name="consultations_feed"),
