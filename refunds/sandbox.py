@@ -6,9 +6,15 @@ After "Pay" it sends the signed callback to the portal's webhook over real HTTP,
 (the portal is served by a threaded or multi-worker server, so the request it makes to itself
 is answered by another thread), then sends the payer back to the portal's return page. The
 portal settles on the callback only; the return page merely shows the payment's status.
+
+The callback goes to the portal's configured address (``SITE_URL``), never to the address the
+payer's request named in its ``Host`` header: otherwise a made-up ``Host`` would choose where a
+validly signed callback is posted. When the portal cannot be reached, the payer is told so on
+the gateway's page (502) and nothing is settled.
 """
 
 import json
+import logging
 import time
 import urllib.error
 import urllib.request
@@ -24,6 +30,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from refunds.providers import SIGNATURE_HEADER, SandboxProvider, sandbox_secret, signature_header
 
 TIMEOUT_SECONDS = 10
+logger = logging.getLogger(__name__)
 
 
 def _checkout(request: HttpRequest) -> dict[str, str]:
@@ -63,19 +70,25 @@ def checkout(request: HttpRequest) -> HttpResponse:
     data = _checkout(request)
     if request.method == "POST":
         outcome = "payment.succeeded" if "pay" in request.POST else "payment.failed"
-        send_callback(
-            request.build_absolute_uri(reverse("payment_webhook")),
-            {
-                "id": f"evt_{uuid.uuid4().hex}",
-                "type": outcome,
-                "created": int(time.time()),
-                "data": {
-                    "reference": data["reference"],
-                    "amount": data["amount"],
-                    "currency": data["currency"],
+        callback = settings.SITE_URL + reverse("payment_webhook")
+        try:
+            send_callback(
+                callback,
+                {
+                    "id": f"evt_{uuid.uuid4().hex}",
+                    "type": outcome,
+                    "created": int(time.time()),
+                    "data": {
+                        "reference": data["reference"],
+                        "amount": data["amount"],
+                        "currency": data["currency"],
+                    },
                 },
-            },
-        )
+            )
+        except OSError as error:  # URLError and timeouts: the portal did not answer
+            logger.warning("Sandbox callback to %s failed: %s", callback, error)
+            context = {"checkout": data, "unreachable": True}
+            return render(request, "refunds/sandbox_checkout.html", context, status=502)
         target = data["return_url"]
         if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
             target = "/"

@@ -87,6 +87,7 @@ def test_a_parcel_filed_today_is_assessed_scored_paid_and_released(
     # No random document check: this is about the clock, not the random share.
     RiskSettings.objects.update_or_create(pk=1, defaults={"random_share": 0})
     base = live_server.url
+    settings.SITE_URL = base  # where the sandbox gateway posts its callback
     today = timezone.localdate()
 
     # A platform files by API, with the key the README's command prints.

@@ -19,9 +19,10 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
 def test_a_seller_pays_asks_a_refund_an_officer_approves_and_the_seller_gets_the_receipt(
-    page: Page, browser: Browser, live_server, celery_worker, tmp_path
+    page: Page, browser: Browser, live_server, celery_worker, tmp_path, settings
 ):
     base = live_server.url
+    settings.SITE_URL = base  # where the gateway posts its callback
     organisation = OrganisationFactory(name="Lee Goods")
     declaration = due_declaration(organisation, total="300000")
     sign_in(page, base, organisation.owner.email)
