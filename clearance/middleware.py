@@ -8,7 +8,11 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import logout
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+
+from clearance.uploads import megabytes
 
 SIGNED_IN_AT = "signed_in_at"
 LAST_SEEN_AT = "last_seen_at"
@@ -79,3 +83,27 @@ def install_correlation_id_on_log_records() -> None:
 
     factory.adds_correlation_id = True  # type: ignore[attr-defined]
     logging.setLogRecordFactory(factory)
+
+
+class RequestSizeLimitMiddleware:
+    """Refuses a request whose body is larger than ``REQUEST_MAX_BYTES`` (413) from its
+    ``Content-Length``, before anything reads the body: an upload too large for every limit is
+    not received whole first. Each upload's own limit is checked after, by its service."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length <= settings.REQUEST_MAX_BYTES:
+            return self.get_response(request)
+        message = _("The request is larger than %(mb)s MB.") % {
+            "mb": megabytes(settings.REQUEST_MAX_BYTES)
+        }
+        if request.path.startswith("/api/"):
+            body = {"code": "too_large", "message": message, "errors": []}
+            return JsonResponse(body, status=413)
+        return render(request, "too_large.html", {"message": message}, status=413)

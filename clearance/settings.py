@@ -80,6 +80,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Before any view reads the body (CSRF reads the form): too large is refused unread.
+    "clearance.middleware.RequestSizeLimitMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -311,6 +313,10 @@ TRACKING_ATTEMPTS_PER_HOUR = env_int("TRACKING_ATTEMPTS_PER_HOUR", 20, minimum=1
 TRACKING_ATTEMPTS_PER_DOCUMENT_PER_HOUR = env_int(
     "TRACKING_ATTEMPTS_PER_DOCUMENT_PER_HOUR", 30, minimum=1
 )
+# Uploads: a CSV file of declarations may be this large (a 100,000-line file is about 25 MB),
+# and no request body may be larger than REQUEST_MAX_BYTES: it is refused (413) before it is read.
+CSV_UPLOAD_MAX_BYTES = env_int("CSV_UPLOAD_MAX_BYTES", 50 * 1024 * 1024, minimum=1)
+REQUEST_MAX_BYTES = env_int("REQUEST_MAX_BYTES", 60 * 1024 * 1024, minimum=1)
 COMMENT_ATTACHMENT_MAX_BYTES = env_int("COMMENT_ATTACHMENT_MAX_BYTES", 5 * 1024 * 1024, minimum=1)
 # Pre-moderation (the default) keeps a comment hidden until an editor approves it.
 COMMENT_PRE_MODERATION = env_bool("COMMENT_PRE_MODERATION", default=True)

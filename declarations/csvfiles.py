@@ -7,6 +7,11 @@ afterwards exactly the chosen declarations exist, or none.
 
 The rows of one declaration are consecutive; the declaration's own fields are read from its
 first row, and its other rows may leave them empty.
+
+A file larger than ``CSV_UPLOAD_MAX_BYTES`` is refused before anything is stored (a
+100,000-line file is about 25 MB); a request larger than ``REQUEST_MAX_BYTES`` is refused
+before it is read at all (``clearance.middleware.RequestSizeLimitMiddleware``). A row the CSV
+reader cannot read (a cell over its size limit) is an error on that row, and reading stops there.
 """
 
 import csv
@@ -15,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -23,6 +29,8 @@ from clearance.actors import Actor
 from clearance.errors import ServiceError
 from clearance.models import ApiKey, Organisation, User
 from clearance.queue import enqueue_on_commit
+from clearance.spreadsheets import csv_cell
+from clearance.uploads import megabytes
 from clearance.workflow import lock_row
 from declarations import selectors, services, validation
 from declarations.models import CsvUpload
@@ -136,6 +144,14 @@ def _unreadable(number: int) -> Group:
     )
 
 
+def _not_csv(number: int) -> Group:
+    message = _(
+        "This row cannot be read as CSV: one of its cells is far too long (more than %(n)s "
+        "characters), often because a quote is never closed."
+    ) % {"n": f"{csv.field_size_limit():,}"}
+    return Group("", [number], errors=[_error(number, "", "", "not_csv", message)])
+
+
 def _column(path: str) -> str:
     if path.startswith("lines["):
         return path.partition("].")[2]
@@ -152,6 +168,9 @@ def read_groups(handle: IO[bytes]) -> Iterator[Group]:
         return
     except UnicodeDecodeError:
         yield _unreadable(1)
+        return
+    except csv.Error:
+        yield _not_csv(1)
         return
     missing = [c for c in ("reference", *LINE_COLUMNS[:3]) if c not in header]
     if missing:
@@ -178,10 +197,13 @@ def read_groups(handle: IO[bytes]) -> Iterator[Group]:
                 group.errors += _differences(group, row, number)
             group.rows.append(number)
             group.data["lines"].append({k: row.get(k, "") for k in LINE_COLUMNS})
-    except UnicodeDecodeError:
+    except (UnicodeDecodeError, csv.Error) as error:
         if group is not None:
             yield group
-        yield _unreadable(number)
+        if isinstance(error, csv.Error):
+            yield _not_csv(number + 1)
+        else:
+            yield _unreadable(number)
         return
     if group is not None:
         yield group
@@ -194,6 +216,8 @@ def _error(row: int, reference: str, column: str, code: str, message: str) -> di
 def check_group(group: Group, taken: set[str]) -> list[dict[str, Any]]:
     """Every error of one declaration, each placed on its row and column."""
     errors = list(group.errors)
+    if not group.data:  # a row that could not be read: its own error says all there is
+        return errors
     _cleaned, problems = validation.check(group.data, complete=True)
     if group.reference in taken:
         problems.append(validation.duplicate_reference(group.reference))
@@ -227,6 +251,13 @@ def _batches(groups: Iterator[Group]) -> Iterator[list[Group]]:
 def upload_create(
     *, organisation: Organisation, file: Any, by: User | None, api_key: ApiKey | None
 ) -> CsvUpload:
+    if file.size is None or file.size > settings.CSV_UPLOAD_MAX_BYTES:
+        raise ServiceError(
+            _("The file is larger than %(mb)s MB; split it into smaller files.")
+            % {"mb": megabytes(settings.CSV_UPLOAD_MAX_BYTES)},
+            field="file",
+            code="too_large",
+        )
     upload = CsvUpload(
         organisation=organisation,
         original_name=str(file.name or "declarations.csv")[-200:],
@@ -390,5 +421,7 @@ def error_report(upload: CsvUpload) -> str:
     writer = csv.writer(out)
     writer.writerow(["row", "reference", "column", "code", "message"])
     for error in upload.errors:
-        writer.writerow([error[k] for k in ("row", "reference", "column", "code", "message")])
+        writer.writerow(
+            [csv_cell(error[k]) for k in ("row", "reference", "column", "code", "message")]
+        )
     return out.getvalue()

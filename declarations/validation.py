@@ -204,6 +204,9 @@ class _Checker:
         value = value.strip()
         if not value and required and (self.complete or always):
             self.error(path, "required", _("This field is required."))
+        elif "\x00" in value:  # PostgreSQL stores no NUL in text
+            self.error(path, "nul_character", _("Remove the NUL character; text cannot hold it."))
+            return ""
         elif len(value) > max_length:
             self.error(
                 path,

@@ -407,11 +407,15 @@ def csv_upload(request: HttpRequest) -> HttpResponse:
     organisation = _filing_organisation(user)
     form = CsvUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        upload = csvfiles.upload_create(
-            organisation=organisation, file=form.cleaned_data["file"], by=user, api_key=None
-        )
-        csvfiles.upload_start(upload)
-        return redirect("csv_upload_detail", pk=upload.pk)
+        try:
+            upload = csvfiles.upload_create(
+                organisation=organisation, file=form.cleaned_data["file"], by=user, api_key=None
+            )
+        except ServiceError as error:
+            form.add_error("file", error.message)
+        else:
+            csvfiles.upload_start(upload)
+            return redirect("csv_upload_detail", pk=upload.pk)
     return render(request, "declarations/csv_upload.html", {"form": form})
 
 

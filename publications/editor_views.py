@@ -2,7 +2,6 @@
 themes and official response, and the comments of a consultation as CSV."""
 
 import csv
-from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -15,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from clearance.access import staff_required
 from clearance.errors import ServiceError
+from clearance.spreadsheets import csv_cell
 from publications import access, comments, consultations, forms, publishing
 from publications.models import Comment, Consultation, Publication, Theme, Version
 
@@ -143,15 +143,6 @@ def _consultation_action(
         messages.success(request, _("The final version is published."))
         return True
     return False
-
-
-# Spreadsheets run a cell that starts with one of these as a formula (CSV injection).
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
 @staff_required("editor")
