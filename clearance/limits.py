@@ -1,11 +1,21 @@
 """Hourly limits on what anonymous visitors may do: comments, reports and subscriptions on the
 public portal, and parcel tracking. Each counts attempts per value (an address, an email, a
-transport document) in the current clock hour, in the Django cache (Redis)."""
+transport document) in the current clock hour, in the Django cache (Redis).
+
+Every limit per address, and the sign-in lockout, counts the client's address as
+``client_address`` gives it. ``X-Forwarded-For`` is believed only as far as ``TRUSTED_PROXIES``
+says: with none (the default) the address is the connection's own, and a header a client made
+up changes nothing; behind N proxies of our own it is the address the outermost of them saw,
+the N-th from the right (each proxy appends the address it received from). DRF's throttles use
+the same rule (``NUM_PROXIES``).
+"""
 
 import datetime
 import hashlib
 
+from django.conf import settings
 from django.core.cache import cache
+from django.http import HttpRequest
 from django.utils import timezone
 
 WINDOW_SECONDS = 3600
@@ -25,3 +35,14 @@ def within_hourly_limit(scope: str, value: str, limit: int) -> bool:
     key = hourly_key(scope, value)
     cache.add(key, 0, timeout=WINDOW_SECONDS)
     return int(cache.incr(key)) <= limit
+
+
+def client_address(request: HttpRequest) -> str:
+    """The client's address: see the module's docstring."""
+    remote = str(request.META.get("REMOTE_ADDR", ""))
+    proxies = settings.TRUSTED_PROXIES
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if not proxies or not forwarded:
+        return remote
+    addresses = [a.strip() for a in str(forwarded).split(",") if a.strip()]
+    return addresses[-min(proxies, len(addresses))] if addresses else remote

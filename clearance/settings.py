@@ -187,6 +187,10 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_VERBOSE = False
+# How many proxies of our own stand in front of the portal (the README's TLS proxy is one): their
+# X-Forwarded-For entries are believed, and nothing further left (clearance.limits).
+TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0, minimum=0)
+AXES_CLIENT_IP_CALLABLE = "clearance.limits.client_address"
 
 # Sessions: an idle timeout (renewed by each request) and an absolute one since sign-in.
 SESSION_IDLE_TIMEOUT = env_int("SESSION_IDLE_MINUTES", 30, minimum=1) * 60
@@ -355,6 +359,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "clearance.api.exception_handler",
+    # Throttles count X-Forwarded-For only as far as our own proxies (clearance.limits).
+    "NUM_PROXIES": TRUSTED_PROXIES,
     # Request bodies are JSON; the views that take files say so (multipart) themselves.
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",

@@ -53,7 +53,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from clearance.errors import ServiceError
-from clearance.limits import hourly_key, within_hourly_limit
+from clearance.limits import client_address, hourly_key, within_hourly_limit
 from declarations.models import Declaration, Status, StatusChange
 
 # The newest declarations looked at under one transport document.
@@ -212,10 +212,6 @@ def tracking_for(document: str, four: str) -> Tracking | None:
 TEMPLATE = "declarations/track.html"
 
 
-def _client_address(request: HttpRequest) -> str:
-    return str(request.META.get("REMOTE_ADDR", ""))
-
-
 @never_cache
 @require_http_methods(["GET", "POST"])
 def track(request: HttpRequest) -> HttpResponse:
@@ -226,7 +222,7 @@ def track(request: HttpRequest) -> HttpResponse:
     document = form.cleaned_data["transport_document"]
     blank = TrackForm()
     try:
-        count_attempt(_client_address(request), document)
+        count_attempt(client_address(request), document)
     except ServiceError as error:
         return render(request, TEMPLATE, {"form": blank, "limited": error.message}, status=429)
     found = tracking_for(document, form.cleaned_data["id_last_four"])

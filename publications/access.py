@@ -71,10 +71,6 @@ def signed_in_user(request: HttpRequest) -> User | None:
     return request.user if isinstance(request.user, User) else None
 
 
-def client_address(request: HttpRequest) -> str:
-    return str(request.META.get("REMOTE_ADDR", ""))
-
-
 def editor(request: HttpRequest) -> User:
     """The editor on a ``staff_required("editor")`` page."""
     assert isinstance(request.user, User)

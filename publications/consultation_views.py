@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from clearance.errors import ServiceError
+from clearance.limits import client_address
 from publications import access, comments, forms, markdown
 from publications.models import Comment, Consultation, Version
 
@@ -100,7 +101,7 @@ def comment(request: HttpRequest, pk: int) -> HttpResponse:
                 name=data.get("name", ""),
                 email=data.get("email", ""),
                 user=user,
-                address=access.client_address(request),
+                address=client_address(request),
                 section=data["section"],
                 on_behalf=data["on_behalf"],
                 organisation_name=data["organisation_name"],
@@ -154,7 +155,7 @@ def comment_flag(request: HttpRequest, tracking_number: str) -> HttpResponse:
             comments.comment_flag(
                 comment=target,
                 reason=form.cleaned_data["reason"],
-                address=access.client_address(request),
+                address=client_address(request),
             )
         except ServiceError as error:
             messages.error(request, error.message)
