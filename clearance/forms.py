@@ -49,11 +49,8 @@ class RegistrationForm(forms.Form):
     )
 
     def clean_email(self) -> str:
+        # Whether an account has this address is never said here: the service writes to it.
         email: str = self.cleaned_data["email"].strip().lower()
-        if User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError(
-                _("An account with this email address already exists."), code="unique"
-            )
         return email
 
     def clean(self) -> dict[str, Any]:

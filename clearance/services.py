@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.core import signing
 from django.db import transaction
@@ -32,14 +33,23 @@ def seller_register(
     organisation_name: str,
     country: str = "",
     language: str = "en",
-) -> User:
+) -> User | None:
     """Create an inactive seller account and its organisation, and send the confirmation email.
 
     The account signs in only after the address is confirmed (``user_verify_email``).
+
+    Registration never says whether an address has an account: for an address that has one,
+    nothing is created, the page says "check your email" as for a new one, and the message goes
+    to that address saying someone tried to register with it (with the way to sign in or reset
+    the password). The password is hashed either way, so the answer takes as long. Returns
+    None in that case.
     """
     email = User.objects.normalize_email(email).strip().lower()
-    if User.objects.filter(email__iexact=email).exists():
-        raise ServiceError("An account with this email address already exists.", field="email")
+    existing = User.objects.filter(email__iexact=email).first()
+    if existing is not None:
+        make_password(password)
+        enqueue_on_commit("clearance.send_already_registered_email", existing.pk)
+        return None
     if Organisation.objects.filter(name__iexact=organisation_name.strip()).exists():
         raise ServiceError(
             "An organisation with this name is already registered.", field="organisation_name"

@@ -35,6 +35,25 @@ def send_verification_email(user_id: int) -> None:
     )
 
 
+@shared_task(name="clearance.send_already_registered_email", time_limit=60)
+def send_already_registered_email(user_id: int) -> None:
+    """Someone registered with an address that has an account: its owner is told, and nobody
+    else learns that the account exists."""
+    user = User.objects.filter(pk=user_id).first()
+    if user is None:
+        return
+    send_templated_email(
+        to=user.email,
+        template="emails/already_registered",
+        context={
+            "user": user,
+            "sign_in": settings.SITE_URL + reverse("login"),
+            "reset": settings.SITE_URL + reverse("password_reset"),
+        },
+        language=user.language,
+    )
+
+
 @shared_task(name="clearance.send_password_reset_email", time_limit=60)
 def send_password_reset_email(user_id: int) -> None:
     user = User.objects.filter(pk=user_id, is_active=True).first()

@@ -53,14 +53,39 @@ def test_a_seller_registers_confirms_the_email_and_signs_in(client, celery_worke
 
 
 def test_registration_errors_name_the_field_and_save_nothing(client):
-    UserFactory(email="taken@example.test")
-    bad = {**FORM, "email": "taken@example.test", "password2": "something-else-entirely"}
+    bad = {**FORM, "email": "not an address", "password2": "something-else-entirely"}
     response = client.post("/account/register/", bad)
     page = response.content.decode()
     assert "There is a problem" in page
-    assert 'href="#id_email"' in page and "already exists" in page
+    assert 'href="#id_email"' in page
     assert 'href="#id_password2"' in page and "do not match" in page
     assert not Organisation.objects.filter(name="Kim Crafts").exists()
+
+
+def test_registration_does_not_say_whether_an_address_has_an_account(
+    client, celery_worker, mailbox
+):
+    taken = UserFactory(email="taken@example.test")
+    new = client.post("/account/register/", {**FORM, "email": "fresh@example.test"})
+    again = client.post(
+        "/account/register/",
+        {**FORM, "email": "Taken@Example.test", "organisation_name": "Other Crafts"},
+    )
+
+    def main(response) -> str:
+        html = str(response.content.decode())
+        return html[html.index("<main") : html.index("</main>")]
+
+    assert again.status_code == new.status_code == 200
+    assert main(again).replace("taken@example.test", "ADDRESS") == main(new).replace(
+        "fresh@example.test", "ADDRESS"
+    )
+    assert not Organisation.objects.filter(name="Other Crafts").exists()
+    assert User.objects.filter(email__iexact="taken@example.test").count() == 1
+    # The owner of the address is told, and nobody else.
+    [message] = mailbox.wait_for(taken.email)
+    text = mailbox.text(message)
+    assert "already has an account" in text and "/account/password-reset/" in text
 
 
 def test_a_tampered_confirmation_link_is_refused(client):
