@@ -39,6 +39,9 @@ os.environ.update(
     LOG_LEVEL="WARNING",
     # Nothing is paid here; production settings refuse the sandbox unless told so.
     PAYMENT_SANDBOX_NOT_FOR_PRODUCTION="true",
+    # The 100,000-line file (about 25 MB) is over the default CSV limit: a deployment that takes
+    # such files raises it, as here.
+    CSV_UPLOAD_MAX_BYTES=str(64 * 1024 * 1024),
 )
 
 import django  # noqa: E402

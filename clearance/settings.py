@@ -317,10 +317,11 @@ TRACKING_ATTEMPTS_PER_HOUR = env_int("TRACKING_ATTEMPTS_PER_HOUR", 20, minimum=1
 TRACKING_ATTEMPTS_PER_DOCUMENT_PER_HOUR = env_int(
     "TRACKING_ATTEMPTS_PER_DOCUMENT_PER_HOUR", 30, minimum=1
 )
-# Uploads: a CSV file of declarations may be this large (a 100,000-line file is about 25 MB),
-# and no request body may be larger than REQUEST_MAX_BYTES: it is refused (413) before it is read.
-CSV_UPLOAD_MAX_BYTES = env_int("CSV_UPLOAD_MAX_BYTES", 50 * 1024 * 1024, minimum=1)
-REQUEST_MAX_BYTES = env_int("REQUEST_MAX_BYTES", 60 * 1024 * 1024, minimum=1)
+# Uploads: a CSV file of declarations may be this large (about 40,000 lines; larger filings go
+# by the batch API), and no request body may be larger than REQUEST_MAX_BYTES (a refund's several
+# pieces of evidence fit): it is refused (413) before it is read.
+CSV_UPLOAD_MAX_BYTES = env_int("CSV_UPLOAD_MAX_BYTES", 10 * 1024 * 1024, minimum=1)
+REQUEST_MAX_BYTES = env_int("REQUEST_MAX_BYTES", 32 * 1024 * 1024, minimum=1)
 COMMENT_ATTACHMENT_MAX_BYTES = env_int("COMMENT_ATTACHMENT_MAX_BYTES", 5 * 1024 * 1024, minimum=1)
 # Pre-moderation (the default) keeps a comment hidden until an editor approves it.
 COMMENT_PRE_MODERATION = env_bool("COMMENT_PRE_MODERATION", default=True)

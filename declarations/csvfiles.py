@@ -8,8 +8,8 @@ afterwards exactly the chosen declarations exist, or none.
 The rows of one declaration are consecutive; the declaration's own fields are read from its
 first row, and its other rows may leave them empty.
 
-A file larger than ``CSV_UPLOAD_MAX_BYTES`` is refused before anything is stored (a
-100,000-line file is about 25 MB); a request larger than ``REQUEST_MAX_BYTES`` is refused
+A file larger than ``CSV_UPLOAD_MAX_BYTES`` is refused before anything is stored (10 MB, the
+default, is about 40,000 lines); a request larger than ``REQUEST_MAX_BYTES`` is refused
 before it is read at all (``clearance.middleware.RequestSizeLimitMiddleware``). A row the CSV
 reader cannot read (a cell over its size limit) is an error on that row, and reading stops there.
 """

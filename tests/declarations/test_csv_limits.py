@@ -150,3 +150,22 @@ def test_the_error_report_hands_back_no_live_formula(seller):
     assert rows
     assert all(row[1] == '\'=HYPERLINK("http://x.test","open")' for row in rows)
     assert not any(cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
+
+
+def test_the_audits_12_mb_file_is_refused_under_the_default_limit(seller, api, tmp_path):
+    header, rows = csvfiles.template().split("\n", 1)
+    content = (header + "\n" + rows * (12 * 1024 * 1024 // len(rows) + 1)).encode()
+    assert len(content) > 12 * 1024 * 1024
+
+    page = seller.post("/declarations/upload/", {"file": SimpleUploadedFile("big.csv", content)})
+    answer = api.post(
+        "/api/v1/declarations/upload/",
+        {"file": SimpleUploadedFile("big.csv", content)},
+        format="multipart",
+    )
+
+    assert "The file is larger than 10 MB" in page.content.decode()
+    assert answer.status_code == 422
+    assert answer.json()["errors"][0]["code"] == "too_large"
+    assert CsvUpload.objects.count() == 0
+    assert stored_files(tmp_path) == []
