@@ -5,6 +5,9 @@ deployment fails at start-up instead of showing up later as odd behaviour.
 """
 
 import os
+import secrets
+import time
+from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
@@ -87,3 +90,25 @@ def check_redis_url(url: str, *, name: str = "REDIS_URL") -> str:
     if parts.scheme != "unix" and not parts.hostname:
         raise ImproperlyConfigured(f"{name} must name a host, as in redis://127.0.0.1:6379/0")
     return url
+
+
+def development_secret_key(data_dir: Path) -> str:
+    """The signing key of a development checkout (``DEBUG`` on, no ``SECRET_KEY``): random, made
+    on first start and kept in ``data_dir/secret_key`` (readable by its owner only), so every
+    process of the checkout (web, worker, beat) signs alike and no two checkouts share a key.
+    A key in the source would let anyone forge a demo's verification links and callbacks."""
+    path = data_dir / "secret_key"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        for _ in range(50):  # another process may be writing it this instant
+            key = path.read_text().strip()
+            if key:
+                return key
+            time.sleep(0.01)
+        raise ImproperlyConfigured(f"{path} is empty: delete it to make a new key") from None
+    key = secrets.token_urlsafe(50)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(key)
+    return key

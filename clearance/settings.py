@@ -15,6 +15,7 @@ from kombu import Queue
 from clearance import embedded
 from clearance.env import (
     check_redis_url,
+    development_secret_key,
     env_bool,
     env_int,
     env_list,
@@ -33,7 +34,7 @@ if not SECRET_KEY:
         raise ImproperlyConfigured(
             "SECRET_KEY must be set when DEBUG is off: use a random string of 50 or more characters"
         )
-    SECRET_KEY = "insecure-development-key-only-for-DEBUG-mode-" + "x" * 20
+    SECRET_KEY = development_secret_key(DATA_DIR)
 elif not DEBUG and (len(SECRET_KEY) < 50 or SECRET_KEY.startswith("django-insecure")):
     raise ImproperlyConfigured(
         "SECRET_KEY is too weak for DEBUG off: use a random string of 50 or more characters"

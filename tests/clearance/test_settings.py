@@ -104,3 +104,22 @@ def test_database_connections_persist_with_health_checks():
     db = settings.DATABASES["default"]
     assert db["CONN_MAX_AGE"] > 0
     assert db["CONN_HEALTH_CHECKS"] is True
+
+
+def test_each_development_checkout_signs_with_a_random_key_of_its_own(tmp_path):
+    """With DEBUG on and no SECRET_KEY, the key is random per checkout, kept under DATA_DIR for
+    all of its processes, and readable by its owner only: nobody can forge a demo's links."""
+    show = ["shell", "-c", "from django.conf import settings; print(settings.SECRET_KEY)"]
+
+    def key(data_dir: Path) -> str:
+        result = run_manage(*show, DEBUG="true", DATA_DIR=str(data_dir))
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip().splitlines()[-1]
+
+    first, again = key(tmp_path / "one"), key(tmp_path / "one")
+    other = key(tmp_path / "two")
+
+    assert first == again
+    assert first != other
+    assert len(first) >= 50 and "insecure" not in first
+    assert (tmp_path / "one" / "secret_key").stat().st_mode & 0o777 == 0o600
