@@ -6,6 +6,7 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.utils.translation import gettext_lazy as _
 
+from clearance.limits import may_email
 from clearance.models import User
 from clearance.queue import enqueue_on_commit
 
@@ -79,7 +80,10 @@ class QueuedPasswordResetForm(PasswordResetForm):
         to_email: str,
         html_email_template_name: str | None = None,
     ) -> None:
-        enqueue_on_commit("clearance.send_password_reset_email", context["user"].pk)
+        # Past the hourly limit for this mailbox nothing more is sent, and the page says the
+        # same as ever: it never says whether the address has an account.
+        if may_email(to_email):
+            enqueue_on_commit("clearance.send_password_reset_email", context["user"].pk)
 
 
 class OneTimeCodeForm(forms.Form):

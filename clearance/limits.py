@@ -46,3 +46,14 @@ def client_address(request: HttpRequest) -> str:
         return remote
     addresses = [a.strip() for a in str(forwarded).split(",") if a.strip()]
     return addresses[-min(proxies, len(addresses))] if addresses else remote
+
+
+def may_email(address: str) -> bool:
+    """Count one unasked-for message to ``address`` (a password reset, a confirmation link, a
+    notice that someone registered with it); whether it is within
+    ``EMAILS_PER_RECIPIENT_PER_HOUR``. Anyone can type someone else's address into these forms,
+    so the count is per mailbox, whoever asks, and the forms cannot be used to bomb one."""
+    scope = "clearance:emails-to"
+    return within_hourly_limit(
+        scope, address.strip().lower(), settings.EMAILS_PER_RECIPIENT_PER_HOUR
+    )

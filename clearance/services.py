@@ -18,6 +18,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 
 from clearance.actors import Actor, stamped
 from clearance.errors import ServiceError
+from clearance.limits import may_email
 from clearance.mail import render_message
 from clearance.models import ApiKey, Membership, Notification, Organisation, Role, User
 from clearance.queue import enqueue_on_commit
@@ -48,7 +49,8 @@ def seller_register(
     existing = User.objects.filter(email__iexact=email).first()
     if existing is not None:
         make_password(password)
-        enqueue_on_commit("clearance.send_already_registered_email", existing.pk)
+        if may_email(email):
+            enqueue_on_commit("clearance.send_already_registered_email", existing.pk)
         return None
     if Organisation.objects.filter(name__iexact=organisation_name.strip()).exists():
         raise ServiceError(

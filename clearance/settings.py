@@ -313,6 +313,8 @@ DEFERRAL_SUSPEND_AFTER_DAYS = env_int("DEFERRAL_SUSPEND_AFTER_DAYS", 10, minimum
 CONSULTATION_MIN_LEAD_DAYS = env_int("CONSULTATION_MIN_LEAD_DAYS", 30, minimum=0)
 CONSULTATION_MIN_OPEN_DAYS = env_int("CONSULTATION_MIN_OPEN_DAYS", 30, minimum=1)
 COMMENT_RATE_PER_HOUR = env_int("COMMENT_RATE_PER_HOUR", 50, minimum=1)
+# Unasked-for messages (password resets, confirmation links) one mailbox gets in an hour.
+EMAILS_PER_RECIPIENT_PER_HOUR = env_int("EMAILS_PER_RECIPIENT_PER_HOUR", 3, minimum=1)
 # Parcel tracking (/track/): lookups per client address, and per transport document, an hour.
 TRACKING_ATTEMPTS_PER_HOUR = env_int("TRACKING_ATTEMPTS_PER_HOUR", 20, minimum=1)
 TRACKING_ATTEMPTS_PER_DOCUMENT_PER_HOUR = env_int(

@@ -25,7 +25,7 @@ from clearance.models import User
 from clearance.queue import enqueue_on_commit
 from clearance.services import notify
 from clearance.uploads import check_upload
-from publications.limits import CONFIRM_MAX_AGE, rate_limit
+from publications.limits import CONFIRM_MAX_AGE, confirmation_email_allowed, rate_limit
 from publications.locks import lock_comment, lock_consultation, lock_linked_comment
 from publications.models import Attachment, Campaign, Comment, Consultation, Flag
 
@@ -98,6 +98,8 @@ def comment_submit(
         email, name = user.email, name or user.get_full_name() or user.email
     rate_limit("ip", address)
     rate_limit("email", email)
+    if user is None:
+        confirmation_email_allowed(email)
 
     with transaction.atomic():
         comment = Comment(

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from clearance.errors import ServiceError
 from clearance.queue import enqueue_on_commit
-from publications.limits import CONFIRM_MAX_AGE, rate_limit
+from publications.limits import CONFIRM_MAX_AGE, confirmation_email_allowed, rate_limit
 from publications.locks import lock_linked_subscription
 from publications.models import Delivery, Publication, Subscription, Topic, Version
 
@@ -36,6 +36,7 @@ def subscription_create(
     if frequency not in Subscription.Frequency.values:
         raise ServiceError(_("Choose how often to be told."), field="frequency")
     rate_limit("subscribe", email)
+    confirmation_email_allowed(email)
     with transaction.atomic():
         subscription = Subscription.objects.create(
             email=email.strip().lower(),
