@@ -10,8 +10,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from clearance import ratefeed
+from clearance.enrolment import enrolment_link
 from clearance.errors import ServiceError
 from clearance.exchange_rates import demo_rates_carry_forward
 from clearance.mail import send_templated_email
@@ -50,6 +52,20 @@ def send_already_registered_email(user_id: int) -> None:
             "sign_in": settings.SITE_URL + reverse("login"),
             "reset": settings.SITE_URL + reverse("password_reset"),
         },
+        language=user.language,
+    )
+
+
+@shared_task(name="clearance.send_enrolment_email", time_limit=60)
+def send_enrolment_email(user_id: int) -> None:
+    """The link that lets a staff member set up a first second factor (clearance.enrolment)."""
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None or TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+        return
+    send_templated_email(
+        to=user.email,
+        template="emails/enrol_second_factor",
+        context={"user": user, "link": enrolment_link(user)},
         language=user.language,
     )
 

@@ -6,7 +6,7 @@ from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 from django_otp.admin import OTPAdminSite
 
-from clearance import api_changes, estimator, views
+from clearance import api_changes, enrolment, estimator, views
 from clearance.forms import QueuedPasswordResetForm, SignInForm
 from clearance.review import views as review_views
 from clearance.risk import views as risk_views
@@ -31,6 +31,7 @@ urlpatterns = [
     path("account/register/", views.register, name="register"),
     path("account/verify/<str:token>/", views.verify_email, name="verify_email"),
     path("account/two-factor/", views.two_factor, name="two_factor"),
+    path("account/two-factor/enrol/<str:token>/", enrolment.enrol, name="two_factor_enrol"),
     path(
         "account/password-reset/",
         auth_views.PasswordResetView.as_view(form_class=QueuedPasswordResetForm),

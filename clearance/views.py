@@ -18,7 +18,7 @@ from django_otp import login as otp_login
 from django_otp import match_token
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from clearance import health, services
+from clearance import enrolment, health, services
 from clearance.access import staff_required
 from clearance.errors import ServiceError
 from clearance.exchange_rates import newest_rates
@@ -134,9 +134,12 @@ def two_factor(request: HttpRequest) -> HttpResponse:
     form = OneTimeCodeForm(request.POST or None)
     context: dict[str, Any] = {"form": form, "next": next_url}
     if not confirmed:
-        device, _created = TOTPDevice.objects.get_or_create(
-            user=user, confirmed=False, defaults={"name": "Authenticator app"}
-        )
+        device = enrolment.enrolling_device(request, user)
+        if device is None:  # the password alone: a set-up link goes to the account's address
+            if request.method == "POST":
+                context["sent"] = enrolment.enrolment_link_send(user)
+                context["limited"] = not context["sent"]
+            return render(request, "registration/enrol_by_email.html", context)
         context["setup"] = True
         context["secret"] = device.bin_key.hex()
         context["secret_b32"] = _b32(device.bin_key)
@@ -147,6 +150,7 @@ def two_factor(request: HttpRequest) -> HttpResponse:
                     device.confirmed = True
                     device.save(update_fields=["confirmed"])
                     codes = services.backup_codes_reset(user=user)
+                request.session.pop(enrolment.SESSION_KEY, None)
                 otp_login(request, device)
                 return render(
                     request, "registration/backup_codes.html", {"codes": codes, "next": next_url}

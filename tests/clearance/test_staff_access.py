@@ -1,9 +1,13 @@
+import re
+
 import pytest
+from django.core import signing
+from django.test import Client
 from django_otp.oath import totp
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from clearance import services
+from clearance import enrolment, services
 from clearance.errors import ServiceError
 from tests.factories import PASSWORD, OrganisationFactory, current_totp, staff_user
 
@@ -58,17 +62,55 @@ def test_a_backup_code_works_once(client):
     assert not StaticToken.objects.filter(token=code).exists()
 
 
-def test_staff_without_a_device_set_one_up_and_get_backup_codes(client):
+@pytest.mark.django_db(transaction=True)
+def test_staff_without_a_device_set_one_up_through_an_emailed_link_and_get_backup_codes(
+    client, celery_worker, mailbox
+):
     editor = staff_user("editor", with_device=False)
     sign_in(client, editor)
-    page = client.get("/account/two-factor/")
-    assert "Set up your second factor" in page.content.decode()
+    page = client.get("/account/two-factor/").content.decode()
+    assert "Email me a set-up link" in page
+    assert not TOTPDevice.objects.filter(user=editor).exists()  # no key to show anyone yet
+
+    sent = client.post("/account/two-factor/", {"next": "/staff/"}).content.decode()
+    assert f"We have sent a set-up link to {editor.email}" in sent
+    [message] = mailbox.wait_for(editor.email)
+    link = re.search(r"https?://[^/\s]+(/account/two-factor/enrol/\S+/)", mailbox.text(message))
+    assert link, mailbox.text(message)
+    assert client.get(link.group(1))["Location"] == "/account/two-factor/"
+
+    page = client.get("/account/two-factor/").content.decode()
     device = TOTPDevice.objects.get(user=editor, confirmed=False)
+    assert "Add this account to your authenticator app" in page
     code = f"{totp(device.bin_key):06d}"
     response = client.post("/account/two-factor/", {"token": code, "next": "/staff/"})
     assert "Your backup codes" in response.content.decode()
     assert TOTPDevice.objects.get(pk=device.pk).confirmed
     assert client.get("/staff/").status_code == 200
+    # Used once: the link now leads nowhere.
+    assert client.get(link.group(1)).status_code == 400
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_password_alone_never_sees_the_key_and_a_link_works_only_for_its_account(
+    client, celery_worker, mailbox
+):
+    editor = staff_user("editor", with_device=False)
+    intruder = Client()
+    sign_in(intruder, editor)  # has the password, not the mailbox
+    intruder.post("/account/two-factor/", {})
+    mailbox.wait_for(editor.email)
+    device = TOTPDevice.objects.get(user=editor, confirmed=False)
+    page = intruder.get("/account/two-factor/").content.decode()
+    assert "authenticator app" in page and device.bin_key.hex() not in page
+    code = f"{totp(device.bin_key):06d}"  # even a right code is no use without the link
+    intruder.post("/account/two-factor/", {"token": code})
+    assert not TOTPDevice.objects.get(pk=device.pk).confirmed
+
+    other = staff_user("officer", with_device=False)
+    sign_in(client, other)
+    token = signing.dumps({"u": editor.pk, "d": device.pk}, salt=enrolment.SALT)
+    assert client.get(f"/account/two-factor/enrol/{token}/").status_code == 400
 
 
 def test_the_admin_site_needs_the_second_factor_too(client):
