@@ -1,8 +1,10 @@
 """The project's URLs: the one place, beside celery.py, that gathers every app."""
 
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.views.generic import RedirectView
 from django.views.i18n import JavaScriptCatalog
 from django_otp.admin import OTPAdminSite
 
@@ -20,6 +22,8 @@ admin.site.__class__ = OTPAdminSite
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    # Browsers ask for /favicon.ico on pages that name no icon (the admin site, JSON answers).
+    path("favicon.ico", RedirectView.as_view(url=settings.STATIC_URL + "clearance/favicon.svg")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path(

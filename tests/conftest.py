@@ -383,6 +383,21 @@ def sign_in(page: Any, base: str, email: str, password: str | None = None) -> No
     expect(page).not_to_have_url(re.compile("/account/login/"))
 
 
+@pytest.fixture(autouse=True)
+def no_content_security_policy_violation(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every browser test also checks that no page it opened broke the CSP: Chromium reports
+    each refused inline style or script as a console error."""
+    if "page" not in request.fixturenames:
+        yield
+        return
+    page = request.getfixturevalue("page")
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text))
+    yield
+    refused = [text for text in errors if "Content Security Policy" in text]
+    assert not refused, refused
+
+
 def pass_second_factor(page: Any, base: str, user: Any, path: str) -> None:
     """Open a staff page as a signed-in staff member: the second-factor step first, with a
     code from the user's authenticator, then the page."""

@@ -68,3 +68,12 @@ def test_the_sweeper_sends_an_email_whose_message_was_lost(celery_worker, mailbo
     [message] = mailbox.wait_for("lost@example.test")
     assert "Hello Lost" in mailbox.text(message)
     wait_for(lambda: Notification.objects.get(recipient=user).email_status == "sent")
+
+
+def test_the_portal_has_an_icon(client):
+    page = client.get("/").content.decode()
+    assert 'rel="icon" href="/static/clearance/favicon.svg"' in page
+    assert client.get("/favicon.ico")["Location"] == "/static/clearance/favicon.svg"
+    icon = client.get("/static/clearance/favicon.svg")
+    assert icon.status_code == 200
+    assert b"<svg" in b"".join(icon.streaming_content)
