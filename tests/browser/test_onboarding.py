@@ -89,3 +89,30 @@ def test_an_officer_reaches_staff_pages_only_with_a_verified_second_factor(
     expect(page).to_have_url(re.compile("/staff/$"))
     expect(page.locator("h1")).to_be_visible()
     assert_accessible(page)
+
+
+def test_a_new_officer_sets_up_the_second_factor_from_the_emailed_link(
+    page: Page, live_server, celery_worker, mailbox
+):
+    base = live_server.url
+    officer = staff_user("officer", with_device=False)
+    page.goto(base + "/account/login/")
+    page.locator("#id_username").fill(officer.email)
+    page.locator("#id_password").fill(PASSWORD)
+    page.locator("form.usa-form button[type=submit]").click()
+    page.goto(base + "/staff/")
+    expect(page.locator("h1")).to_have_text("Set up your second factor")
+    assert_accessible(page)
+    page.get_by_role("button", name="Email me a set-up link").click()
+    expect(page.get_by_role("status")).to_contain_text("We have sent a set-up link")
+    assert_accessible(page)
+
+    [message] = mailbox.wait_for(officer.email)
+    link = re.search(r"https?://[^/\s]+(/account/two-factor/enrol/\S+/)", mailbox.text(message))
+    assert link
+    page.goto(base + "/account/two-factor/enrol/not-a-link/")
+    expect(page.locator("h1")).to_have_text("This set-up link cannot be used")
+    assert_accessible(page)
+    page.goto(base + link.group(1))
+    expect(page.get_by_text("Add this account to your authenticator app")).to_be_visible()
+    assert_accessible(page)

@@ -9,11 +9,14 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from playwright.sync_api import expect
 from rest_framework.test import APIClient
 
 from declarations import csvfiles
 from declarations.models import CsvUpload
+from tests.conftest import assert_accessible, sign_in
 from tests.declarations.test_csv import make_file, template_rows
+from tests.factories import OrganisationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -169,3 +172,18 @@ def test_the_audits_12_mb_file_is_refused_under_the_default_limit(seller, api, t
     assert answer.json()["errors"][0]["code"] == "too_large"
     assert CsvUpload.objects.count() == 0
     assert stored_files(tmp_path) == []
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_the_too_large_page_says_why_and_is_accessible(page, live_server, settings, tmp_path):
+    organisation = OrganisationFactory(name="Big Files Ltd")
+    settings.REQUEST_MAX_BYTES = 64 * 1024
+    sign_in(page, live_server.url, organisation.owner.email)
+    big = tmp_path / "big.csv"
+    big.write_bytes(make_file(400, 1)[0])
+    page.goto(live_server.url + "/declarations/upload/")
+    page.locator("input[type=file]").set_input_files(str(big))
+    page.get_by_role("button", name="Check the file").click()
+    expect(page.locator("h1")).to_have_text("What you sent is too large")
+    assert_accessible(page)
