@@ -10,27 +10,50 @@ Errors always look like ``{"code", "message", "errors": [{"field", "code", "mess
 with nested fields written as paths (``lines[2].hs_code``), whatever raised them: a
 serializer, a permission check, a missing object or a service's business rule (every broken
 rule at once, when it is ``Invalid``).
+
+What the schema says is what the server holds to, in two kinds of refusal:
+
+- **400**: the request does not have the shape the schema gives (a wrong type, a value outside
+  an enum, a pattern or a length, a required field missing). The fields below (``Text``,
+  ``DecimalText``, ``Flag``, ``COUNTRIES``, ``CURRENCIES``) take exactly what their schema
+  says: a JSON string and nothing else, no trimming, no NUL character, whole-value patterns.
+- **422**: the shape is right but a business rule refuses it (an HS code that is not in the
+  nomenclature, a move the declaration's status does not allow, a refund above what was
+  paid). The schema cannot state these; ``schemathesis.toml`` names the operations.
+
+``document_errors`` (a drf-spectacular postprocessing hook) writes the error statuses each
+operation can answer into the schema, all in the ``Error`` envelope.
 """
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
-from typing import Any
+from decimal import Decimal
+from typing import Any, cast
 
 from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import RegexValidator
 from django.db import IntegrityError, transaction
 from django.http import Http404
+from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from rest_framework import exceptions, status
+from drf_spectacular.utils import OpenApiParameter, inline_serializer
+from rest_framework import exceptions, serializers, status
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.exceptions import AuthenticationFailed, ValidationError
+from rest_framework.pagination import Cursor, CursorPagination, PageNumberPagination
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from clearance import reference
 from clearance.actors import Actor
 from clearance.errors import Invalid, ServiceError
 from clearance.models import ApiKey, IdempotencyRecord, Organisation
@@ -184,3 +207,268 @@ def idempotent(
         record.response_body = response.data
         record.save(update_fields=["response_status", "response_body"])
     return response
+
+
+# --- Fields whose schema is exactly what they accept ----------------------------------------
+
+# Any text but the NUL character (PostgreSQL cannot store it); one character at least, an
+# empty value being allowed, where it is, as its own ``maxLength: 0`` branch.
+NO_NUL = "^[^\\x00]+$"
+HS_CODE = "^[0-9]{6}$"
+
+
+def decimal_pattern(digits: int, places: int) -> str:
+    """A non-negative decimal number written out: at most ``digits`` and ``places``."""
+    return f"^[0-9]{{1,{digits}}}(\\.[0-9]{{1,{places}}})?$"
+
+
+class WholePattern(RegexValidator):
+    """A pattern matched against the whole value, as JSON Schema's ``^…$`` means it (Python's
+    ``$`` would also match before a final newline). Its ``regex`` is what the schema shows."""
+
+    def __call__(self, value: Any) -> None:
+        pattern = self.regex if isinstance(self.regex, str) else self.regex.pattern
+        inner = pattern.removeprefix("^").removesuffix("$")
+        if not isinstance(value, str) or re.fullmatch(inner, value) is None:
+            raise DjangoValidationError(self.message, code=self.code)
+
+
+class Text(serializers.CharField):
+    """A JSON string taken as sent: a number is not text, nothing is trimmed, and the value
+    matches ``pattern`` (by default: no NUL character)."""
+
+    def __init__(self, *, pattern: str = NO_NUL, **kwargs: Any) -> None:
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
+        message = format_lazy(gettext_lazy("Match the pattern {pattern}."), pattern=pattern)
+        self.validators.append(WholePattern(pattern, message=message))
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return str(super().to_internal_value(data))
+
+
+class DecimalText(Text):
+    """A decimal number written as a string (``"12.50"``), at most ``digits`` before the point
+    and ``places`` after it, read as a ``Decimal``."""
+
+    def __init__(self, *, digits: int = 12, places: int = 6, **kwargs: Any) -> None:
+        kwargs.setdefault("help_text", "A decimal number as a string, such as 12.50.")
+        super().__init__(pattern=decimal_pattern(digits, places), **kwargs)
+
+    def run_validation(self, data: Any = serializers.empty) -> Any:
+        # The pattern is checked on the text; the number is read once it holds.
+        value = super().run_validation(data)
+        return Decimal(value) if isinstance(value, str) and value else value
+
+    def to_representation(self, value: Any) -> str:
+        return str(value)
+
+
+class Flag(serializers.BooleanField):
+    """``true`` or ``false`` in JSON, nothing else (no ``"yes"``, no ``1``)."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if data is True or data is False:
+            return data
+        self.fail("invalid", input=data)
+        raise AssertionError  # fail() raises
+
+
+class Whole(serializers.IntegerField):
+    """A whole number: a JSON integer, or in a query or form, digits with an optional minus
+    (no ``1.0``, no spaces)."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, (int, str)):
+            self.fail("invalid")
+        if isinstance(data, str) and re.fullmatch("-?[0-9]{1,19}", data) is None:
+            self.fail("invalid")
+        return int(super().to_internal_value(data))
+
+
+def country_choices() -> list[str]:
+    """ISO 3166-1 alpha-2 codes, the ones the server validates against."""
+    return sorted(reference.countries())
+
+
+def currency_choices() -> list[str]:
+    """Current ISO 4217 codes, the ones the server validates against."""
+    return sorted(reference.currencies())
+
+
+COUNTRIES = country_choices()
+CURRENCIES = currency_choices()
+
+
+# --- Pages ------------------------------------------------------------------------------------
+
+
+class Pages(PageNumberPagination):
+    """``?page=N`` with ``{"count", "next", "previous", "results"}``. A page that is not a
+    whole number from 1 is a 400 naming ``page``; a page past the last is a 404."""
+
+    last_page_strings = ()
+
+    def get_page_number(self, request: Any, paginator: Any) -> int:
+        text = request.query_params.get(self.page_query_param)
+        if text is None:
+            return 1
+        if re.fullmatch("[0-9]{1,9}", text) is None or int(text) < 1:
+            raise ValidationError({"page": [_("Use a whole number from 1.")]}, code="invalid")
+        return int(text)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_query_param:
+                parameter["schema"] = {"type": "integer", "minimum": 1, "maximum": 999999999}
+        return parameters
+
+
+PAGE_PARAMETER = OpenApiParameter(
+    "page",
+    {"type": "integer", "minimum": 1, "maximum": 999999999},
+    description="A page number; the first when not given.",
+)
+
+
+def page_of(name: str, item: Any) -> Any:
+    """The schema of a ``Pages`` page of ``item`` serializers."""
+    return inline_serializer(
+        name,
+        {
+            "count": serializers.IntegerField(),
+            "next": serializers.URLField(allow_null=True),
+            "previous": serializers.URLField(allow_null=True),
+            "results": item(many=True),
+        },
+    )
+
+
+class IdCursor(CursorPagination):
+    """Cursor pages, newest first, with a cursor the schema can state exactly: ``n`` or ``r``
+    (forwards or back), the offset, and ``p`` with the id to start from (``n0p1234``). Anything
+    else is a 400 naming ``cursor``, never DRF's 404 "Invalid cursor"."""
+
+    ordering = "-id"
+    page_size = 50
+    PATTERN = "^[nr][0-9]{1,4}(p[0-9]{1,18})?$"
+
+    def decode_cursor(self, request: Request) -> Cursor | None:
+        text = request.query_params.get(self.cursor_query_param)
+        if text is None:
+            return None
+        found = re.fullmatch(self.PATTERN[1:-1], text)
+        if found is None:
+            raise ValidationError(
+                {"cursor": [_("Use the cursor of a page's next or previous link.")]},
+                code="invalid",
+            )
+        position = text.partition("p")[2] or None
+        offset = min(int(text[1:].partition("p")[0]), self.offset_cutoff)
+        # DRF compares the position with the ordering field as the text it wrote.
+        return Cursor(offset=offset, reverse=text[0] == "r", position=cast(Any, position))
+
+    def encode_cursor(self, cursor: Cursor) -> str:
+        text = f"{'r' if cursor.reverse else 'n'}{cursor.offset}"
+        if cursor.position is not None:
+            text += f"p{cursor.position}"
+        return str(replace_query_param(str(self.base_url), self.cursor_query_param, text))
+
+
+# --- The error statuses in the schema -------------------------------------------------------
+
+ERROR_REF = {"$ref": "#/components/schemas/Error"}
+ERROR_SCHEMA = {
+    "type": "object",
+    "description": "Every refusal: a code, a message, and each broken rule by field path.",
+    "properties": {
+        "code": {"type": "string"},
+        "message": {"type": "string"},
+        "errors": {"type": "array", "items": {"$ref": "#/components/schemas/FieldError"}},
+    },
+    "required": ["code", "message", "errors"],
+}
+FIELD_ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "field": {"type": "string", "description": "A path such as lines[2].hs_code."},
+        "code": {"type": "string"},
+        "message": {"type": "string"},
+    },
+    "required": ["field", "code", "message"],
+}
+STATUSES = {
+    "400": "The request does not have the shape the schema gives; `errors` names each field.",
+    "401": "No valid API key (send `Authorization: Bearer KEY`).",
+    "404": "No such record of your organisation, or no such page.",
+    "413": "The body is larger than the portal takes (`REQUEST_MAX_BYTES`).",
+    "415": "The body is not in a content type this operation takes.",
+    "422": "A business rule refused the request; `errors` names each field and rule.",
+    "429": "Too many requests from this address; try again later.",
+}
+
+
+def _throttled(generator: Any) -> set[tuple[str, str]]:
+    """(path, method) of the operations whose view is throttled."""
+    found = set()
+    for path, _regex, method, callback in getattr(generator, "endpoints", None) or []:
+        view = getattr(callback, "cls", None)
+        if view is not None and getattr(view, "throttle_classes", None):
+            found.add((path.replace("{pk}", "{id}"), method.lower()))
+    return found
+
+
+def error_statuses(operation: dict[str, Any], throttled: bool) -> list[str]:
+    """The error statuses the server can answer for this operation, read from what it takes:
+
+    - 400 when it reads a body, a query parameter or a header (each is validated);
+    - 401 when it needs the API key;
+    - 404 when it has path parameters (a record of another organisation, or none) or pages;
+    - 413 when it reads a body (one too large is refused before it is read);
+    - 415 when it reads a body (another content type is refused);
+    - 422 when it honours ``Idempotency-Key`` (the same key with another body);
+    - 429 when its view is throttled.
+
+    Other 404s and 422s (a business rule) are declared on the view itself and kept.
+    """
+    parameters = operation.get("parameters", [])
+    places = {p["in"] for p in parameters}
+    names = {p["name"] for p in parameters}
+    body = "requestBody" in operation
+    keyed = any("ApiKey" in requirement for requirement in operation.get("security", []))
+    wanted = {
+        "400": body or bool(places & {"query", "header"}),
+        "401": keyed,
+        "404": "path" in places or "page" in names,
+        "413": body,
+        "415": body,
+        "422": "Idempotency-Key" in names,
+        "429": throttled,
+    }
+    return [code for code, applies in wanted.items() if applies]
+
+
+def document_errors(result: dict[str, Any], generator: Any, **kwargs: Any) -> dict[str, Any]:
+    """drf-spectacular postprocessing hook: the ``Error`` envelope as a component, and on every
+    API operation the error statuses it can answer (``error_statuses``), each in that
+    envelope. A status the view already documents keeps its own description."""
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Error"] = ERROR_SCHEMA
+    schemas["FieldError"] = FIELD_ERROR_SCHEMA
+    throttled = _throttled(generator)
+    for path, operations in result.get("paths", {}).items():
+        for method, operation in operations.items():
+            responses = operation.setdefault("responses", {})
+            for code in error_statuses(operation, (path, method) in throttled):
+                responses.setdefault(
+                    code,
+                    {"description": STATUSES[code], "content": {"application/json": {}}},
+                )
+            for code, response in responses.items():
+                if code.startswith("4"):
+                    response.setdefault("description", STATUSES.get(code, ""))
+                    response["content"] = {"application/json": {"schema": ERROR_REF}}
+    return result

@@ -17,7 +17,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -27,8 +27,18 @@ from rest_framework.views import APIView
 
 from clearance import regimes
 from clearance.access import staff_required
+from clearance.api import (
+    COUNTRIES,
+    CURRENCIES,
+    ERROR_REF,
+    HS_CODE,
+    DecimalText,
+    Flag,
+    Text,
+)
 from clearance.assessment import goods_label
 from clearance.assessment_types import AssessmentResult, LineInput, ParcelInput, RegimeRules
+from clearance.errors import FieldError, Invalid
 from clearance.models import Purpose, Regime, Role, TransportMode
 from clearance.reference import countries, currencies, hs_exists
 from clearance.regime_rules import regime_in_force, rules_of
@@ -399,79 +409,75 @@ class EstimateThrottle(SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": who}
 
 
-def _country_code(value: str) -> str:
-    value = value.upper()
-    if value not in countries():
-        raise serializers.ValidationError(_("Not an ISO 3166 alpha-2 country code."))
-    return value
-
-
 class EstimateCountrySerializer(serializers.Serializer[dict[str, Any]]):
-    country = serializers.CharField(max_length=2, min_length=2)
-
-    def validate_country(self, value: str) -> str:
-        return _country_code(value)
+    country = serializers.ChoiceField(choices=COUNTRIES, help_text="ISO 3166-1 alpha-2 code.")
 
 
 class EstimateConsigneeSerializer(EstimateCountrySerializer):
-    id_number = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
+    id_number = Text(max_length=50, required=False, allow_blank=True)
 
 
 class EstimateLineSerializer(serializers.Serializer[dict[str, Any]]):
-    description = serializers.CharField(max_length=300)
-    hs_code = serializers.RegexField(r"^\d{6}$", max_length=6)
-    quantity = serializers.DecimalField(max_digits=14, decimal_places=3, min_value=Decimal("0.001"))
-    value = serializers.DecimalField(max_digits=14, decimal_places=3, min_value=Decimal(0))
-    origin_country = serializers.CharField(max_length=2, min_length=2)
-    gross_mass_kg = serializers.DecimalField(
-        max_digits=12, decimal_places=3, min_value=Decimal(0), required=False, allow_null=True
-    )
-
-    def validate_hs_code(self, value: str) -> str:
-        if not hs_exists(value):
-            raise serializers.ValidationError(_("Not an HS 2022 subheading."), code="unknown")
-        return value
-
-    def validate_origin_country(self, value: str) -> str:
-        return _country_code(value)
+    description = Text(max_length=300)
+    hs_code = Text(pattern=HS_CODE, help_text="An HS 2022 subheading (422 when there is none).")
+    quantity = DecimalText(digits=11, places=3, help_text="Greater than zero.")
+    value = DecimalText(digits=11, places=3)
+    origin_country = serializers.ChoiceField(choices=COUNTRIES)
+    gross_mass_kg = DecimalText(digits=9, places=3, required=False, allow_null=True)
 
 
 class EstimateSerializer(serializers.Serializer[dict[str, Any]]):
-    regime = serializers.CharField(max_length=2, min_length=2, required=False)
-    date = serializers.DateField(required=False)
+    """The parcel to estimate. Its shape is checked here (400); ``rule_errors`` holds what the
+    shape cannot say (422): a regime configured for the economy, HS codes that exist, a
+    quantity above zero."""
+
+    regime = Text(
+        pattern="^[A-Za-z]{2}$",
+        required=False,
+        help_text="The economy whose low-value regime applies; the portal's when not given.",
+    )
+    date = serializers.DateField(required=False, help_text="Today when not given.")
     transport_mode = serializers.ChoiceField(choices=TransportMode.values)
     purpose = serializers.ChoiceField(choices=Purpose.values)
-    currency = serializers.CharField(max_length=3, min_length=3)
-    shipping_cost = serializers.DecimalField(
-        max_digits=14, decimal_places=3, min_value=Decimal(0), default=Decimal(0)
-    )
-    insurance_cost = serializers.DecimalField(
-        max_digits=14, decimal_places=3, min_value=Decimal(0), default=Decimal(0)
-    )
-    tax_collected_at_sale = serializers.BooleanField(default=False)
-    vendor_tax_id = serializers.CharField(
-        max_length=50, required=False, allow_blank=True, default=""
-    )
+    currency = serializers.ChoiceField(choices=CURRENCIES, help_text="ISO 4217 code.")
+    shipping_cost = DecimalText(digits=11, places=3, required=False)
+    insurance_cost = DecimalText(digits=11, places=3, required=False)
+    tax_collected_at_sale = Flag(required=False)
+    vendor_tax_id = Text(max_length=50, required=False, allow_blank=True)
     seller = EstimateCountrySerializer()
     consignee = EstimateConsigneeSerializer()
     lines = serializers.ListField(
         child=EstimateLineSerializer(), min_length=1, max_length=MAX_LINES
     )
 
-    def validate_currency(self, value: str) -> str:
-        value = value.upper()
-        if value not in currencies():
-            raise serializers.ValidationError(_("Not a current ISO 4217 currency code."))
-        return value
-
-    def validate_regime(self, value: str) -> str:
-        value = value.upper()
-        if not Regime.objects.filter(economy=value).exists():
-            raise serializers.ValidationError(
-                _("No low-value regime is configured for %(code)s.") % {"code": value},
-                code="unknown",
+    def rule_errors(self) -> list[FieldError]:
+        data = self.validated_data
+        errors = []
+        regime = data.get("regime", "").upper()
+        if regime and not Regime.objects.filter(economy=regime).exists():
+            errors.append(
+                FieldError(
+                    "regime",
+                    "unknown",
+                    _("No low-value regime is configured for %(code)s.") % {"code": regime},
+                )
             )
-        return value
+        for index, line in enumerate(data["lines"]):
+            if not hs_exists(line["hs_code"]):
+                errors.append(
+                    FieldError(
+                        f"lines[{index}].hs_code", "unknown", _("Not an HS 2022 subheading.")
+                    )
+                )
+            if line["quantity"] <= 0:
+                errors.append(
+                    FieldError(
+                        f"lines[{index}].quantity",
+                        "not_positive",
+                        _("Enter a number greater than zero."),
+                    )
+                )
+        return errors
 
     def parcel(self) -> ParcelInput:
         data = self.validated_data
@@ -480,7 +486,7 @@ class EstimateSerializer(serializers.Serializer[dict[str, Any]]):
             data["lines"],
             seller_country=data["seller"]["country"],
             consignee_country=data["consignee"]["country"],
-            consignee_id=data["consignee"]["id_number"],
+            consignee_id=data["consignee"].get("id_number", ""),
         )
 
 
@@ -528,10 +534,24 @@ class EstimateView(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [EstimateThrottle]
 
-    @extend_schema(request=EstimateSerializer, responses={200: EstimateResultSerializer})
+    @extend_schema(
+        request=EstimateSerializer,
+        responses={
+            200: EstimateResultSerializer,
+            422: OpenApiResponse(
+                ERROR_REF,
+                description="A regime not configured, an HS code that does not exist, or a "
+                "quantity of zero.",
+            ),
+        },
+        summary="Estimate what a parcel would owe",
+    )
     def post(self, request: Request) -> Response:
         serializer = EstimateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        regime = serializer.validated_data.get("regime") or settings.PORTAL_ECONOMY
+        errors = serializer.rule_errors()
+        if errors:
+            raise Invalid(errors, summary=_("The parcel has errors; see errors."))
+        regime = serializer.validated_data.get("regime", "").upper() or settings.PORTAL_ECONOMY
         result = regimes.assess_parcel(serializer.parcel(), regime_code=regime)
         return Response(result.to_dict())

@@ -367,7 +367,8 @@ REST_FRAMEWORK = {
     "NUM_PROXIES": TRUSTED_PROXIES,
     # Request bodies are JSON; the views that take files say so (multipart) themselves.
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    # ?page=N pages; a page that is not a whole number from 1 is a 400 naming "page".
+    "DEFAULT_PAGINATION_CLASS": "clearance.api.Pages",
     "PAGE_SIZE": 50,
 }
 SPECTACULAR_SETTINGS = {
@@ -375,7 +376,20 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     # Choice sets that share a field name get names of their own in the schema.
-    "ENUM_NAME_OVERRIDES": {"DocumentKindEnum": "declarations.models.Document.Kind"},
+    "ENUM_NAME_OVERRIDES": {
+        "DocumentKindEnum": "declarations.models.Document.Kind",
+        "CountryEnum": "clearance.api.COUNTRIES",
+        "CurrencyEnum": "clearance.api.CURRENCIES",
+        "DeclarationStatusEnum": "declarations.models.Status",
+    },
+    # Request bodies get components of their own, where a non-blank text says minLength 1.
+    "COMPONENT_SPLIT_REQUEST": True,
+    # The error statuses each operation can answer, in the error envelope (clearance.api).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "clearance.api.document_errors",
+        "clearance.api_changes.mark_deprecated",
+    ],
 }
 
 LOGGING = {

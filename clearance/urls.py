@@ -16,6 +16,9 @@ from publications import api_urls as publications_api
 from publications import feeds as publications_feeds
 from publications import views as publications_views
 
+# An address no route matches: the error envelope under /api/, the page elsewhere.
+handler404 = views.not_found
+
 # The admin site asks for the second factor like every other staff page.
 admin.site.__class__ = OTPAdminSite
 

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django_otp import login as otp_login
@@ -20,6 +21,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from clearance import enrolment, health, services
 from clearance.access import staff_required
+from clearance.api import envelope
 from clearance.errors import ServiceError
 from clearance.exchange_rates import newest_rates
 from clearance.forms import OneTimeCodeForm, RegistrationForm
@@ -29,6 +31,14 @@ from clearance.models import Notification, User
 def _user(request: HttpRequest) -> User:
     assert isinstance(request.user, User)
     return request.user
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """The 404 of every address: the error envelope in JSON under /api/ (an address no API
+    route matches), the page otherwise."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(envelope("not_found", _("Not found.")), status=404)
+    return defaults.page_not_found(request, exception)
 
 
 def home(request: HttpRequest) -> HttpResponse:

@@ -5,115 +5,190 @@ only that organisation's declarations (anything else is a 404). Every write hono
 ``Idempotency-Key`` header: the same key with the same body returns the first answer and
 creates nothing; with another body it is refused (422). A unique constraint makes concurrent
 duplicates safe (see ``IdempotencyRecord``).
+
+A request whose shape is not the schema's is refused before anything runs (400, each field
+named); one the filing rules refuse is a 422 (see ``clearance.api``).
 """
 
-import hashlib
 from typing import Any
 
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import render
-from django.utils.dateparse import parse_datetime
-from django.utils.translation import gettext as _
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authentication import BaseAuthentication
-from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import CursorPagination
-from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from clearance import reference
-from clearance.api import ApiView, idempotent
-from declarations import access, csvfiles, selectors, services
-from declarations.models import CsvUpload, Declaration, Status
-from declarations.validation import PARTIES
+from clearance.api import (
+    COUNTRIES,
+    CURRENCIES,
+    HS_CODE,
+    ApiView,
+    DecimalText,
+    Flag,
+    IdCursor,
+    Text,
+    idempotent,
+)
+from clearance.models import Purpose, TransportMode
+from declarations import access, selectors, services
+from declarations.models import Declaration, Status
+from declarations.validation import MAX_LINES, PARTIES
 
 BATCH_LIMIT = 1000
 
 
 # --- Serializers (explicit fields; they describe the schema and shape the answers) ---------
+#
+# The request serializers state the shape (400 when it is wrong): JSON strings exactly as sent,
+# enums, patterns and lengths. A draft may be incomplete, so only ``reference`` is required;
+# what a submission needs, and the rules of the nomenclature, the currency's decimals and the
+# organisation's references, are the service's (``declarations.validation``: 422).
+
+# A web address: an ASCII host, then anything but spaces and control characters (an explicit
+# range, the same in Python and in the schema's ECMAScript, unlike ``\s``).
+URL = "^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?([/?#][^\\x00-\\x20]*)?$"
 
 
 class SellerSerializer(serializers.Serializer[dict[str, Any]]):
-    name = serializers.CharField(max_length=200)
-    address = serializers.CharField(max_length=300)
-    country = serializers.CharField(max_length=2, help_text="ISO 3166-1 alpha-2 code.")
+    name = Text(max_length=200, required=False)
+    address = Text(max_length=300, required=False)
+    country = serializers.ChoiceField(
+        choices=COUNTRIES, required=False, help_text="ISO 3166-1 alpha-2 code."
+    )
 
 
 class ConsigneeSerializer(SellerSerializer):
-    id_number = serializers.CharField(
+    id_number = Text(
         max_length=50, required=False, allow_blank=True, help_text="Where the regime asks for one."
     )
 
 
 class LineSerializer(serializers.Serializer[dict[str, Any]]):
-    description = serializers.CharField(
-        max_length=300, help_text='What the goods are; "gift" or "goods" alone is refused.'
+    description = Text(
+        max_length=300,
+        required=False,
+        help_text='What the goods are; "gift" or "goods" alone is refused.',
     )
-    hs_code = serializers.CharField(max_length=6, help_text="HS 2022 subheading, 6 digits.")
-    quantity = serializers.CharField(help_text="A positive number, as a string.")
-    unit = serializers.CharField(max_length=10, required=False, default="pcs")
-    value = serializers.CharField(help_text="Money as a string with the currency's decimals.")
-    origin_country = serializers.CharField(max_length=2)
-    gross_mass_kg = serializers.CharField(help_text="Kilograms, up to 3 decimals.")
-    product_url = serializers.URLField(required=False, allow_blank=True)
+    hs_code = Text(
+        pattern=HS_CODE, required=False, help_text="HS 2022 subheading, 6 digits; it must exist."
+    )
+    quantity = DecimalText(required=False, help_text="A positive number, as a string.")
+    unit = Text(max_length=10, required=False, help_text="pcs when not given.")
+    value = DecimalText(
+        required=False, help_text="Money as a string, at most the currency's decimals."
+    )
+    origin_country = serializers.ChoiceField(choices=COUNTRIES, required=False)
+    gross_mass_kg = DecimalText(required=False, help_text="Kilograms, up to 3 decimals.")
+    product_url = Text(
+        pattern=URL, max_length=500, required=False, allow_blank=True, help_text="http or https."
+    )
 
 
 class DeclarationInputSerializer(serializers.Serializer[dict[str, Any]]):
-    reference = serializers.CharField(
-        max_length=35, help_text="Your own reference, unique in your organisation."
+    reference = Text(max_length=35, help_text="Your own reference, unique in your organisation.")
+    transport_mode = serializers.ChoiceField(choices=TransportMode.values, required=False)
+    transport_document = Text(
+        max_length=50, required=False, help_text="Tracking number or house air waybill."
     )
-    transport_mode = serializers.ChoiceField(choices=["postal", "express", "cargo"])
-    transport_document = serializers.CharField(
-        max_length=50, help_text="Tracking number or house air waybill."
+    carrier = Text(max_length=100, required=False, allow_blank=True)
+    marketplace = Text(max_length=100, required=False, allow_blank=True)
+    order_reference = Text(max_length=50, required=False, allow_blank=True)
+    purpose = serializers.ChoiceField(choices=Purpose.values, required=False)
+    seller = SellerSerializer(required=False)
+    consignee = ConsigneeSerializer(required=False)
+    arrival_office = Text(max_length=50, required=False, allow_blank=True)
+    currency = serializers.ChoiceField(
+        choices=CURRENCIES, required=False, help_text="ISO 4217 code."
     )
-    carrier = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    marketplace = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    order_reference = serializers.CharField(max_length=50, required=False, allow_blank=True)
-    purpose = serializers.ChoiceField(choices=["personal", "commercial", "gift"])
-    seller = SellerSerializer()
-    consignee = ConsigneeSerializer()
-    arrival_office = serializers.CharField(max_length=50, required=False, allow_blank=True)
-    currency = serializers.CharField(max_length=3, help_text="ISO 4217 code.")
-    shipping_cost = serializers.CharField(required=False)
-    insurance_cost = serializers.CharField(required=False)
-    tax_collected_at_sale = serializers.BooleanField(required=False, default=False)
-    vendor_tax_id = serializers.CharField(max_length=50, required=False, allow_blank=True)
-    lines = LineSerializer(many=True, help_text="1 to 999 item lines.")
+    shipping_cost = DecimalText(required=False)
+    insurance_cost = DecimalText(required=False)
+    tax_collected_at_sale = Flag(required=False)
+    vendor_tax_id = Text(max_length=50, required=False, allow_blank=True)
+    lines = serializers.ListField(
+        child=LineSerializer(),
+        required=False,
+        max_length=MAX_LINES,
+        help_text="Up to 999 item lines; at least one to submit.",
+    )
 
 
 class CreateSerializer(DeclarationInputSerializer):
-    submit = serializers.BooleanField(
-        required=False, default=False, help_text="Submit at once instead of saving a draft."
-    )
+    submit = Flag(required=False, help_text="Submit at once instead of saving a draft.")
 
 
 class StatusChangeSerializer(serializers.Serializer[dict[str, Any]]):
-    from_status = serializers.CharField()
-    to_status = serializers.CharField()
+    from_status = serializers.CharField(help_text="Empty for the first.")
+    to_status = serializers.ChoiceField(choices=Status.choices)
     at = serializers.DateTimeField()
     version = serializers.IntegerField(allow_null=True)
     note = serializers.CharField()
 
 
-class DeclarationSerializer(DeclarationInputSerializer):
-    id = serializers.IntegerField(read_only=True)
-    system_reference = serializers.CharField(read_only=True)
-    status = serializers.ChoiceField(choices=Status.choices, read_only=True)
-    lane = serializers.CharField(read_only=True)
-    version = serializers.IntegerField(read_only=True)
-    created_at = serializers.DateTimeField(read_only=True)
-    submitted_at = serializers.DateTimeField(read_only=True, allow_null=True)
-    released_at = serializers.DateTimeField(read_only=True, allow_null=True)
+class SellerOut(serializers.Serializer[dict[str, Any]]):
+    name = serializers.CharField()
+    address = serializers.CharField()
+    country = serializers.CharField()
+
+
+class ConsigneeOut(SellerOut):
+    id_number = serializers.CharField()
+
+
+class LineOut(serializers.Serializer[dict[str, Any]]):
+    description = serializers.CharField()
+    hs_code = serializers.CharField()
+    quantity = serializers.CharField(allow_null=True)
+    unit = serializers.CharField()
+    value = serializers.CharField(allow_null=True)
+    origin_country = serializers.CharField()
+    gross_mass_kg = serializers.CharField(allow_null=True)
+    product_url = serializers.CharField()
+
+
+class DeclarationSerializer(serializers.Serializer[dict[str, Any]]):
+    """A declaration as the API answers it (a draft's missing values are empty strings)."""
+
+    id = serializers.IntegerField()
+    system_reference = serializers.CharField()
+    reference = serializers.CharField()
+    status = serializers.ChoiceField(choices=Status.choices)
+    lane = serializers.CharField()
+    version = serializers.IntegerField()
+    transport_mode = serializers.CharField()
+    transport_document = serializers.CharField()
+    carrier = serializers.CharField()
+    marketplace = serializers.CharField()
+    order_reference = serializers.CharField()
+    purpose = serializers.CharField()
+    seller = SellerOut()
+    consignee = ConsigneeOut()
+    arrival_office = serializers.CharField()
+    currency = serializers.CharField()
+    shipping_cost = serializers.CharField(allow_null=True)
+    insurance_cost = serializers.CharField(allow_null=True)
+    tax_collected_at_sale = serializers.BooleanField()
+    vendor_tax_id = serializers.CharField()
+    lines = LineOut(many=True)
+    created_at = serializers.DateTimeField()
+    submitted_at = serializers.DateTimeField(allow_null=True)
+    released_at = serializers.DateTimeField(allow_null=True)
     assessment = serializers.JSONField(
-        read_only=True, allow_null=True, help_text="The latest version's assessment."
+        allow_null=True, help_text="The latest version's assessment."
     )
-    status_history = StatusChangeSerializer(many=True, read_only=True)
+    status_history = StatusChangeSerializer(many=True)
+
+
+def checked(serializer: serializers.Serializer[Any]) -> dict[str, Any]:
+    """The request's values, once their shape is right (400 naming each field otherwise)."""
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
 
 
 def declaration_out(declaration: Declaration, *, detail: bool = True) -> dict[str, Any]:
@@ -163,7 +238,7 @@ ERROR = inline_serializer(
 )
 IDEMPOTENCY = OpenApiParameter(
     "Idempotency-Key",
-    str,
+    {"type": "string", "maxLength": 255},
     OpenApiParameter.HEADER,
     required=False,
     description="Replays the first answer for the same body; another body gets 422.",
@@ -173,20 +248,24 @@ IDEMPOTENCY = OpenApiParameter(
 # --- Endpoints ------------------------------------------------------------------------------
 
 
-class Cursor(CursorPagination):
+class Cursor(IdCursor):
     ordering = "-id"
     page_size = 50
 
 
+class DeclarationFilterSerializer(serializers.Serializer[dict[str, Any]]):
+    status = serializers.ChoiceField(choices=Status.choices, required=False)
+    reference = Text(max_length=35, required=False, help_text="Your reference, exactly.")
+    created_after = serializers.DateTimeField(required=False, help_text="From this moment on.")
+    created_before = serializers.DateTimeField(required=False, help_text="Before this moment.")
+    cursor = Text(
+        pattern=IdCursor.PATTERN, required=False, help_text="From a page's next or previous link."
+    )
+
+
 class DeclarationListView(ApiView):
     @extend_schema(
-        parameters=[
-            OpenApiParameter("status", str, description="One status, such as submitted."),
-            OpenApiParameter("reference", str, description="Your reference, exactly."),
-            OpenApiParameter("created_after", str, description="ISO 8601 date-time."),
-            OpenApiParameter("created_before", str, description="ISO 8601 date-time."),
-            OpenApiParameter("cursor", str, description="From the previous page's links."),
-        ],
+        parameters=[DeclarationFilterSerializer],
         responses={
             200: inline_serializer(
                 "DeclarationPage",
@@ -201,22 +280,18 @@ class DeclarationListView(ApiView):
         operation_id="declarations_list",
     )
     def get(self, request: Request) -> Response:
+        filters = checked(DeclarationFilterSerializer(data=request.query_params.dict()))
         queryset: QuerySet[Declaration] = Declaration.objects.filter(
             organisation=self.organisation()
         )
-        params = request.query_params
-        if params.get("status"):
-            if params["status"] not in Status.values:
-                raise ValidationError({"status": [_("Not a status.")]})
-            queryset = queryset.filter(status=params["status"])
-        if params.get("reference"):
-            queryset = queryset.filter(reference=params["reference"])
-        for name, lookup in (("created_after", "gte"), ("created_before", "lt")):
-            if params.get(name):
-                moment = parse_datetime(params[name])
-                if moment is None:
-                    raise ValidationError({name: [_("Use an ISO 8601 date-time.")]})
-                queryset = queryset.filter(**{f"created_at__{lookup}": moment})
+        if "status" in filters:
+            queryset = queryset.filter(status=filters["status"])
+        if "reference" in filters:
+            queryset = queryset.filter(reference=filters["reference"])
+        if "created_after" in filters:
+            queryset = queryset.filter(created_at__gte=filters["created_after"])
+        if "created_before" in filters:
+            queryset = queryset.filter(created_at__lt=filters["created_before"])
         paginator = Cursor()
         page = paginator.paginate_queryset(queryset, request, view=self) or []
         return paginator.get_paginated_response([declaration_out(d, detail=False) for d in page])
@@ -226,13 +301,17 @@ class DeclarationListView(ApiView):
         parameters=[IDEMPOTENCY],
         responses={201: DeclarationSerializer, 422: ERROR},
         summary="Create a declaration, as a draft or submitted at once",
+        description="A draft may be incomplete; submitting checks that nothing is missing. "
+        "Rules the shape cannot say (an HS code that does not exist, the currency's decimals, "
+        "a reference used already) are answered 422.",
     )
     def post(self, request: Request) -> Response:
         organisation = self.organisation()
-        body = request.data
+        body: Any = request.data
+        checked(CreateSerializer(data=body))
 
         def produce() -> Response:
-            submit = bool(body.get("submit", False)) if isinstance(body, dict) else False
+            submit = body.get("submit") is True
             declaration = services.declaration_create(
                 organisation=organisation, data=body, submit=submit, actor=self.actor()
             )
@@ -253,14 +332,14 @@ class DeclarationDetailView(ApiView):
         responses={200: DeclarationSerializer, 422: ERROR},
         summary="Change a draft, or amend a submitted declaration before a decision",
         description="Fields not sent keep their values; `lines`, when sent, replaces all lines. "
-        "Amending a submitted declaration makes its next version.",
+        "Amending a submitted declaration makes its next version; a declaration decided on "
+        "or cancelled can no longer change (422).",
     )
     def patch(self, request: Request, pk: int) -> Response:
         organisation = self.organisation()
         declaration = access.declaration_for_organisation(organisation, pk)
-        body = request.data
-        if not isinstance(body, dict):
-            raise ValidationError({"": [_("Send an object.")]})
+        body: Any = request.data
+        checked(DeclarationInputSerializer(data=body, partial=True))
 
         def produce() -> Response:
             data = selectors.declaration_data(declaration, list(declaration.lines.all()))
@@ -287,6 +366,8 @@ class DeclarationSubmitView(ApiView):
         parameters=[IDEMPOTENCY],
         responses={200: DeclarationSerializer, 422: ERROR},
         summary="Submit a draft",
+        description="Refused (422) when the draft is incomplete or breaks a rule, or when the "
+        "declaration is no longer a draft.",
     )
     def post(self, request: Request, pk: int) -> Response:
         organisation = self.organisation()
@@ -305,6 +386,8 @@ class DeclarationCancelView(ApiView):
         parameters=[IDEMPOTENCY],
         responses={200: DeclarationSerializer, 422: ERROR},
         summary="Cancel a declaration before release",
+        description="Refused (422) once the declaration is released, rejected, seized or "
+        "cancelled.",
     )
     def post(self, request: Request, pk: int) -> Response:
         organisation = self.organisation()
@@ -328,8 +411,17 @@ BATCH_RESULT = inline_serializer(
                 "index": serializers.IntegerField(),
                 "id": serializers.IntegerField(required=False),
                 "system_reference": serializers.CharField(required=False),
-                "status": serializers.CharField(required=False),
-                "errors": serializers.ListField(child=serializers.DictField(), required=False),
+                "status": serializers.ChoiceField(choices=Status.choices, required=False),
+                "errors": inline_serializer(
+                    "BatchError",
+                    {
+                        "field": serializers.CharField(),
+                        "code": serializers.CharField(),
+                        "message": serializers.CharField(),
+                    },
+                    many=True,
+                    required=False,
+                ),
             },
             many=True,
         ),
@@ -337,38 +429,29 @@ BATCH_RESULT = inline_serializer(
 )
 
 
+class BatchSerializer(serializers.Serializer[dict[str, Any]]):
+    declarations = serializers.ListField(
+        child=DeclarationInputSerializer(), min_length=1, max_length=BATCH_LIMIT
+    )
+    submit = Flag(required=False, help_text="Submit each valid declaration at once.")
+
+
 class DeclarationBatchView(ApiView):
     @extend_schema(
-        request=inline_serializer(
-            "Batch",
-            {
-                "declarations": DeclarationInputSerializer(many=True),
-                "submit": serializers.BooleanField(default=False),
-            },
-        ),
+        request=BatchSerializer,
         parameters=[IDEMPOTENCY],
         responses={200: BATCH_RESULT, 422: ERROR},
         summary="Create up to 1,000 declarations at once",
-        description="Valid declarations are saved and invalid ones reported, each by its "
-        "index in the request.",
+        description="A batch whose shape is wrong is refused whole (400). Otherwise valid "
+        "declarations are saved and those a rule refuses reported, each by its index in the "
+        "request.",
     )
     def post(self, request: Request) -> Response:
         organisation = self.organisation()
-        body = request.data
-        if not isinstance(body, dict):
-            raise ValidationError({"declarations": [_("Send a list of declarations.")]})
-        items = body.get("declarations")
-        if not isinstance(items, list) or not items:
-            raise ValidationError({"declarations": [_("Send a list of declarations.")]})
-        if len(items) > BATCH_LIMIT:
-            raise ValidationError(
-                {
-                    "declarations": [
-                        _("Send at most %(max)d declarations in one batch.") % {"max": BATCH_LIMIT}
-                    ]
-                }
-            )
-        submit = bool(body.get("submit", False))
+        body: Any = request.data
+        checked(BatchSerializer(data=body))
+        items = body["declarations"]
+        submit = body.get("submit") is True
 
         def produce() -> Response:
             outcomes = services.declarations_create(
@@ -398,9 +481,13 @@ class DeclarationBatchView(ApiView):
         return idempotent(request, organisation, body, produce)
 
 
+class HsQuerySerializer(serializers.Serializer[dict[str, Any]]):
+    q = Text(max_length=200, help_text="Words or a code.")
+
+
 class HsCodeView(ApiView):
     @extend_schema(
-        parameters=[OpenApiParameter("q", str, required=True, description="Words or a code.")],
+        parameters=[HsQuerySerializer],
         responses={
             200: inline_serializer(
                 "HsCodes",
@@ -416,7 +503,7 @@ class HsCodeView(ApiView):
         summary="Find HS 2022 subheadings by words",
     )
     def get(self, request: Request) -> Response:
-        words = request.query_params.get("q", "")
+        words = checked(HsQuerySerializer(data=request.query_params.dict()))["q"]
         return Response(
             {
                 "results": [
@@ -441,7 +528,10 @@ class ApiDocsView(APIView):
         operations = []
         for path, methods in spec["paths"].items():
             for method, op in methods.items():
-                body = op.get("requestBody", {}).get("content", {}).get("application/json", {})
+                request_body: dict[str, Any] = op.get("requestBody") or {}
+                content: dict[str, Any] = request_body.get("content") or {}
+                first: tuple[str, dict[str, Any]] = next(iter(content.items()), ("", {}))
+                request_type, body = first
                 operations.append(
                     {
                         "method": method.upper(),
@@ -450,6 +540,7 @@ class ApiDocsView(APIView):
                         "description": op.get("description", ""),
                         "parameters": op.get("parameters", []),
                         "request": _schema_name(body.get("schema", {})),
+                        "request_type": request_type,
                         "responses": {
                             code: _schema_name(
                                 r.get("content", {}).get("application/json", {}).get("schema", {})
@@ -470,116 +561,3 @@ def _schema_name(schema: dict[str, Any]) -> str:
     if not ref and schema.get("type") == "array":
         ref = schema.get("items", {}).get("$ref", "")
     return str(ref.rsplit("/", 1)[-1]) if ref else ""
-
-
-# --- CSV files ------------------------------------------------------------------------------
-
-UPLOAD = inline_serializer(
-    "CsvUpload",
-    {
-        "id": serializers.IntegerField(),
-        "state": serializers.ChoiceField(choices=CsvUpload.State.choices),
-        "total_rows": serializers.IntegerField(),
-        "processed_rows": serializers.IntegerField(),
-        "valid_declarations": serializers.IntegerField(),
-        "invalid_declarations": serializers.IntegerField(),
-        "imported_declarations": serializers.IntegerField(),
-        "failure": serializers.CharField(),
-        "errors": inline_serializer(
-            "CsvError",
-            {
-                "row": serializers.IntegerField(),
-                "reference": serializers.CharField(),
-                "column": serializers.CharField(),
-                "code": serializers.CharField(),
-                "message": serializers.CharField(),
-            },
-            many=True,
-        ),
-    },
-)
-
-
-def upload_out(upload: CsvUpload) -> dict[str, Any]:
-    return {
-        "id": upload.pk,
-        "state": upload.state,
-        "total_rows": upload.total_rows,
-        "processed_rows": csvfiles.progress_rows(upload),
-        "valid_declarations": upload.valid_declarations,
-        "invalid_declarations": upload.invalid_declarations,
-        "imported_declarations": upload.imported_declarations,
-        "failure": upload.failure,
-        "errors": upload.errors,
-    }
-
-
-class UploadView(ApiView):
-    parser_classes = [MultiPartParser]
-
-    @extend_schema(
-        request={
-            "multipart/form-data": inline_serializer(
-                "CsvFile", {"file": serializers.FileField(help_text="The CSV file.")}
-            )
-        },
-        parameters=[IDEMPOTENCY],
-        responses={201: UPLOAD, 422: ERROR},
-        summary="Upload a CSV file of declarations to check",
-        description="Small files are checked at once; large ones by a worker (poll the "
-        "upload until its state is `checked`). Nothing is saved until you confirm.",
-    )
-    def post(self, request: Request) -> Response:
-        organisation = self.organisation()
-        file = request.FILES.get("file")
-        if file is None:
-            raise ValidationError({"file": [_("Send the CSV file in the field “file”.")]})
-        digest = hashlib.sha256()
-        for chunk in file.chunks():
-            digest.update(chunk)
-        file.seek(0)
-
-        def produce() -> Response:
-            assert file is not None
-            upload = csvfiles.upload_create(
-                organisation=organisation, file=file, by=None, api_key=self.actor().api_key
-            )
-            upload = csvfiles.upload_start(upload)
-            return Response(upload_out(upload), status=status.HTTP_201_CREATED)
-
-        return idempotent(request, organisation, {"file": digest.hexdigest()}, produce)
-
-
-class UploadDetailView(ApiView):
-    @extend_schema(responses={200: UPLOAD}, summary="An uploaded file's state and errors")
-    def get(self, request: Request, pk: int) -> Response:
-        return Response(upload_out(access.upload_for_organisation(self.organisation(), pk)))
-
-
-class UploadConfirmView(ApiView):
-    @extend_schema(
-        request=inline_serializer(
-            "CsvConfirm",
-            {
-                "only_valid": serializers.BooleanField(
-                    default=False, help_text="Submit only the valid declarations."
-                )
-            },
-        ),
-        parameters=[IDEMPOTENCY],
-        responses={200: UPLOAD, 422: ERROR},
-        summary="Submit a checked file's declarations",
-    )
-    def post(self, request: Request, pk: int) -> Response:
-        organisation = self.organisation()
-        upload = access.upload_for_organisation(organisation, pk)
-        body = request.data if isinstance(request.data, dict) else {}
-        only_valid = bool(body.get("only_valid", False))
-
-        def produce() -> Response:
-            confirmed = csvfiles.upload_confirm(
-                upload=upload, only_valid=only_valid, actor=self.actor()
-            )
-            return Response(upload_out(csvfiles.upload_import_start(confirmed)))
-
-        return idempotent(request, organisation, {"confirm": pk, "only_valid": only_valid}, produce)

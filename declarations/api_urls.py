@@ -4,16 +4,20 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.permissions import AllowAny
 
-from declarations import api, document_api, event_api
+from declarations import api, csv_api, document_api, event_api
 
 urlpatterns = [
     path("declarations/", api.DeclarationListView.as_view(), name="api-declarations"),
     path("declarations/batch/", api.DeclarationBatchView.as_view(), name="api-declarations-batch"),
-    path("declarations/upload/", api.UploadView.as_view(), name="api-upload"),
-    path("declarations/upload/<int:pk>/", api.UploadDetailView.as_view(), name="api-upload-detail"),
+    path("declarations/upload/", csv_api.UploadView.as_view(), name="api-upload"),
+    path(
+        "declarations/upload/<int:pk>/",
+        csv_api.UploadDetailView.as_view(),
+        name="api-upload-detail",
+    ),
     path(
         "declarations/upload/<int:pk>/confirm/",
-        api.UploadConfirmView.as_view(),
+        csv_api.UploadConfirmView.as_view(),
         name="api-upload-confirm",
     ),
     path("declarations/<int:pk>/", api.DeclarationDetailView.as_view(), name="api-declaration"),

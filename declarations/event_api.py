@@ -4,23 +4,35 @@ A platform polls it to learn what changed on its declarations (see ``declaration
 events come oldest first, and ``next`` is the cursor to read from next time, also when the page
 is empty. Any cursor the feed handed out may be read again and gives the same events in the
 same order; without ``after`` the feed starts at the organisation's first event.
+
+A cursor is URL-safe base64 (the schema's pattern; anything else is a 400 naming ``after``).
+One of that shape that this feed never handed out is refused by the feed's rule, 422 naming
+``after``: its shape cannot be told from a real one's.
 """
 
 from typing import Any
 
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from clearance.api import ApiView
+from clearance.api import ApiView, Text, Whole
+from clearance.errors import ServiceError
 from declarations import events
+from declarations.api import ERROR
 from declarations.models import Event
 
 PAGE = 100
 PAGE_MAX = 500
+CURSOR = "^[A-Za-z0-9_-]{1,100}$"
+BIGINT = 2**63 - 1
+
+
+class FeedQuerySerializer(serializers.Serializer[Any]):
+    after = Text(pattern=CURSOR, required=False, help_text="The `next` of an earlier page.")
+    limit = Whole(min_value=1, max_value=PAGE_MAX, required=False, help_text=f"{PAGE} if unset.")
 
 
 class EventDeclarationSerializer(serializers.Serializer[Any]):
@@ -63,10 +75,7 @@ def event_out(event: Event) -> dict[str, Any]:
 
 class EventFeedView(ApiView):
     @extend_schema(
-        parameters=[
-            OpenApiParameter("after", str, description="The `next` of an earlier page."),
-            OpenApiParameter("limit", int, description=f"At most {PAGE_MAX}; {PAGE} if unset."),
-        ],
+        parameters=[FeedQuerySerializer],
         responses={
             200: inline_serializer(
                 "EventPage",
@@ -74,19 +83,19 @@ class EventFeedView(ApiView):
                     "results": EventSerializer(many=True),
                     "next": serializers.CharField(help_text="Read from here next time."),
                 },
-            )
+            ),
+            422: OpenApiResponse(ERROR, description="A cursor this feed never handed out."),
         },
         summary="Read the changes on your declarations, in order, from a cursor",
         operation_id="events_list",
     )
     def get(self, request: Request) -> Response:
+        query = FeedQuerySerializer(data=request.query_params.dict())
+        query.is_valid(raise_exception=True)
         after = events.START
-        if request.query_params.get("after"):
-            found = events.Cursor.decode(request.query_params["after"])
-            if found is None:
-                raise ValidationError({"after": [_("Use the next cursor of an earlier page.")]})
-            after = found
-        limit = _limit(request.query_params.get("limit"))
+        if "after" in query.validated_data:
+            after = _cursor(query.validated_data["after"])
+        limit = query.validated_data.get("limit", PAGE)
         page = events.feed(self.organisation().pk, after, limit)
         return Response(
             {
@@ -96,11 +105,11 @@ class EventFeedView(ApiView):
         )
 
 
-def _limit(text: str | None) -> int:
-    if not text:
-        return PAGE
-    if not text.isdigit() or not 1 <= int(text) <= PAGE_MAX:
-        raise ValidationError(
-            {"limit": [_("Use a whole number from 1 to %(max)d.") % {"max": PAGE_MAX}]}
+def _cursor(text: str) -> events.Cursor:
+    """The cursor ``text`` stands for, if this feed could have handed it out (422 if not)."""
+    found = events.Cursor.decode(text)
+    if found is None or not (0 <= found.tx <= BIGINT and 0 <= found.id <= BIGINT):
+        raise ServiceError(
+            _("Use the next cursor of an earlier page."), field="after", code="unknown_cursor"
         )
-    return int(text)
+    return found

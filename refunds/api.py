@@ -1,22 +1,30 @@
 """The payments API, version 1: a platform's statements, payments and refunds.
 
 Same keys, error envelope and ``Idempotency-Key`` handling as the filing API; every record is
-scoped to the key's organisation (another organisation's record is a 404).
+scoped to the key's organisation (another organisation's record is a 404). Lists are pages
+(``?page=N``, ``{"count", "next", "previous", "results"}``).
+
+A refund request is multipart, the one encoding that carries its evidence files: a generated
+client takes one content type per operation. Its shape is checked first (400, by field); the
+refund rules (a declaration paid and released, at most what was paid less earlier refunds,
+evidence and tracking for returned goods) are the service's (422).
 """
 
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.pagination import PageNumberPagination
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from clearance.api import ApiView, idempotent
+from clearance.api import PAGE_PARAMETER, ApiView, Pages, Text, Whole, idempotent, page_of
 from declarations.access import declaration_for_organisation
+from declarations.api import ERROR, IDEMPOTENCY
+from declarations.document_api import BinaryField
 from refunds import access, payments, services
 from refunds.models import Payment, Refund, Statement
 
@@ -62,27 +70,37 @@ class RefundSerializer(serializers.ModelSerializer[Refund]):
 
 
 class RefundRequestSerializer(serializers.Serializer[Any]):
-    declaration = serializers.IntegerField()
+    declaration = Whole(min_value=1, max_value=2**63 - 1, help_text="The declaration's id.")
     reason = serializers.ChoiceField(choices=Refund.Reason.choices)
-    amount = serializers.DecimalField(max_digits=18, decimal_places=4, min_value=0)
-    return_tracking_number = serializers.CharField(max_length=50, required=False, default="")
-    explanation = serializers.CharField(
-        max_length=2000, required=False, default="", allow_blank=True
+    amount = Text(
+        pattern="^[0-9]{1,14}(\\.[0-9]{1,4})?$",
+        help_text="In the currency paid, as a string; at most what was paid less earlier refunds.",
     )
-    evidence = serializers.ListField(child=serializers.FileField(), required=False, default=list)
+    return_tracking_number = Text(
+        max_length=50, required=False, allow_blank=True, help_text="For returned goods."
+    )
+    explanation = Text(max_length=2000, required=False, allow_blank=True)
+    evidence = serializers.ListField(
+        child=BinaryField(), required=False, help_text="Files; returned goods need one."
+    )
 
 
 REFUND_FIELDS = ("declaration", "reason", "amount", "return_tracking_number", "explanation")
 
 
 def _page(view: ApiView, queryset: QuerySet[Any], serializer: type[Any]) -> Response:
-    paginator = PageNumberPagination()
+    paginator = Pages()
     page = paginator.paginate_queryset(queryset, view.request, view=view)
     return paginator.get_paginated_response(serializer(page, many=True).data)
 
 
 class PaymentListView(ApiView):
-    @extend_schema(responses={200: PaymentSerializer(many=True)}, summary="Your payments")
+    @extend_schema(
+        parameters=[PAGE_PARAMETER],
+        responses={200: page_of("PaymentPage", PaymentSerializer)},
+        summary="Your payments",
+        operation_id="payments_list",
+    )
     def get(self, request: Request) -> Response:
         return _page(
             self, Payment.objects.filter(organisation=self.organisation()), PaymentSerializer
@@ -97,7 +115,12 @@ class PaymentDetailView(ApiView):
 
 
 class StatementListView(ApiView):
-    @extend_schema(responses={200: StatementSerializer(many=True)}, summary="Your statements")
+    @extend_schema(
+        parameters=[PAGE_PARAMETER],
+        responses={200: page_of("StatementPage", StatementSerializer)},
+        summary="Your statements",
+        operation_id="statements_list",
+    )
     def get(self, request: Request) -> Response:
         return _page(
             self, Statement.objects.filter(organisation=self.organisation()), StatementSerializer
@@ -114,7 +137,11 @@ class StatementDetailView(ApiView):
 class StatementPayView(ApiView):
     @extend_schema(
         request=None,
-        responses={201: PaymentSerializer},
+        parameters=[IDEMPOTENCY],
+        responses={
+            201: PaymentSerializer,
+            422: OpenApiResponse(ERROR, description="The statement is paid already."),
+        },
         summary="Pay a statement",
         description="Opens the payment (or returns the open one) and gives `redirect_url`, the "
         "provider's payment page. The statement is paid when the provider confirms.",
@@ -133,20 +160,27 @@ class StatementPayView(ApiView):
 
 
 class RefundListView(ApiView):
-    parser_classes = [JSONParser, MultiPartParser]
+    parser_classes = [MultiPartParser]
 
-    @extend_schema(responses={200: RefundSerializer(many=True)}, summary="Your refunds")
+    @extend_schema(
+        parameters=[PAGE_PARAMETER],
+        responses={200: page_of("RefundPage", RefundSerializer)},
+        summary="Your refunds",
+        operation_id="refunds_list",
+    )
     def get(self, request: Request) -> Response:
         return _page(
             self, Refund.objects.filter(organisation=self.organisation()), RefundSerializer
         )
 
     @extend_schema(
-        request={
-            "multipart/form-data": RefundRequestSerializer,
-            "application/json": RefundRequestSerializer,
+        request={"multipart/form-data": RefundRequestSerializer},
+        parameters=[IDEMPOTENCY],
+        responses={
+            201: RefundSerializer,
+            404: OpenApiResponse(ERROR, description="Not a declaration of your organisation."),
+            422: OpenApiResponse(ERROR, description="A refund rule refused it."),
         },
-        responses={201: RefundSerializer},
         summary="Ask for a refund",
         description="Returned goods need `return_tracking_number` and at least one `evidence` "
         "file (multipart). The amount may not exceed what was paid less earlier refunds.",
@@ -160,7 +194,8 @@ class RefundListView(ApiView):
         data["evidence"] = request.FILES.getlist("evidence")
         given = RefundRequestSerializer(data=data)
         given.is_valid(raise_exception=True)
-        values = given.validated_data
+        values = {"return_tracking_number": "", "explanation": "", **given.validated_data}
+        values["amount"] = Decimal(values["amount"])
         declaration = declaration_for_organisation(organisation, values["declaration"])
         fingerprint = {
             key: (str(value) if key != "evidence" else [f.name for f in value])

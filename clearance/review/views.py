@@ -21,21 +21,23 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from clearance.access import found_or_404, staff_required
 from clearance.actors import Actor
-from clearance.api import ApiView
+from clearance.api import ApiView, Text
 from clearance.errors import ServiceError
 from clearance.models import Role, TransportMode, User
 from clearance.review import release, services
 from clearance.review.models import Decision, InfoRequest, Queue, ReleaseNotice, ReviewCase
 from clearance.risk.models import RiskLane, RiskRule
 from declarations import access, tasks
+from declarations.api import ERROR
+from declarations.document_api import BinaryField
 from declarations.models import Declaration, DeclarationVersion, Document, Status
 
 OFFICERS = (Role.OFFICER, Role.SUPERVISOR)
@@ -413,11 +415,24 @@ def _request_out(found: InfoRequest) -> dict[str, Any]:
     )
 
 
-class InfoRequestApiView(ApiView):
-    """The questions an officer asked about a declaration, and the answer to the open one."""
+class AnswerSerializer(serializers.Serializer[dict[str, Any]]):
+    answer = Text(help_text="The answer to the open question.")
+    documents = serializers.ListField(
+        child=BinaryField(), required=False, help_text="PDF, JPEG or PNG files."
+    )
+    kind = serializers.ChoiceField(
+        choices=Document.Kind.choices, required=False, help_text="The documents' kind; other."
+    )
 
-    # The answer is text, with documents as files when there are any.
-    parser_classes = [JSONParser, MultiPartParser]
+
+class InfoRequestApiView(ApiView):
+    """The questions an officer asked about a declaration, and the answer to the open one.
+
+    The answer is multipart, the one encoding that carries documents (a generated client takes
+    one content type per operation). Its shape is checked first (400 by field); an answer with
+    no question open, or a document the rules refuse, is a 422."""
+
+    parser_classes = [MultiPartParser]
 
     @extend_schema(responses={200: InfoRequestOut(many=True)}, summary="Questions asked")
     def get(self, request: Request, pk: int) -> Response:
@@ -425,26 +440,31 @@ class InfoRequestApiView(ApiView):
         return Response([_request_out(r) for r in declaration.info_requests.all()])
 
     @extend_schema(
-        request=inline_serializer(
-            "Answer",
-            {
-                "answer": serializers.CharField(),
-                "documents": serializers.ListField(child=serializers.FileField(), required=False),
-                "kind": serializers.ChoiceField(choices=Document.Kind.choices, required=False),
-            },
-        ),
-        responses={200: InfoRequestOut},
-        summary="Answer the open question (text, and documents as multipart files)",
+        request={"multipart/form-data": AnswerSerializer},
+        responses={
+            200: InfoRequestOut,
+            422: OpenApiResponse(
+                ERROR, description="No question is open, or a document was refused."
+            ),
+        },
+        summary="Answer the open question (text, and documents as files)",
     )
     def post(self, request: Request, pk: int) -> Response:
         declaration = access.declaration_for_organisation(self.organisation(), pk)
-        body = request.data if isinstance(request.data, dict) else {}
-        kind = str(body.get("kind") or Document.Kind.OTHER)
-        files = request.FILES.getlist("documents")
+        sent: Any = request.data
+        given = AnswerSerializer(
+            data={
+                **{k: sent[k] for k in ("answer", "kind") if k in sent},
+                "documents": request.FILES.getlist("documents"),
+            }
+        )
+        given.is_valid(raise_exception=True)
+        values = given.validated_data
+        kind = str(values.get("kind") or Document.Kind.OTHER)
         answered = services.info_answer(
             declaration=declaration,
-            answer=str(body.get("answer") or ""),
-            documents=[(kind, f) for f in files],
+            answer=values["answer"],
+            documents=[(kind, f) for f in values["documents"]],
             actor=self.actor(),
         )
         return Response(_request_out(answered))

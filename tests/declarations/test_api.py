@@ -97,6 +97,38 @@ def test_the_cursor_walks_every_page_once(api, organisation, actor, monkeypatch)
     assert sorted(seen) == sorted(ids)
 
 
+def test_a_bad_cursor_or_filter_is_a_400_naming_it(api):
+    for query, field in (
+        ("cursor=not-a-cursor", "cursor"),
+        ("status=lost", "status"),
+        ("created_after=yesterday", "created_after"),
+    ):
+        response = api.get(f"/api/v1/declarations/?{query}")
+        assert response.status_code == 400, query
+        assert response.json()["errors"][0]["field"] == field
+
+
+def test_a_body_outside_the_schema_is_a_400_and_a_rule_a_422(api):
+    wrong = declaration_data(currency="usd", tax_collected_at_sale="yes")
+    wrong["lines"][0]["quantity"] = 2
+    response = api.post("/api/v1/declarations/", wrong, format="json")
+    assert response.status_code == 400
+    fields = {e["field"] for e in response.json()["errors"]}
+    assert fields == {"currency", "tax_collected_at_sale", "lines[0].quantity"}
+    unknown = declaration_data()
+    unknown["lines"][0]["hs_code"] = "999999"
+    refused = api.post("/api/v1/declarations/", unknown, format="json")
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["field"] == "lines[0].hs_code"
+    assert not Declaration.objects.exists()
+
+
+def test_hs_codes_need_words(api):
+    response = api.get("/api/v1/hs-codes/")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "q"
+
+
 def test_another_organisation_sees_none_of_it(stranger, declaration):
     base = f"/api/v1/declarations/{declaration.pk}/"
     assert stranger.get(base).status_code == 404

@@ -176,6 +176,13 @@ def test_a_bad_cursor_or_limit_is_refused_by_name(api):
     assert response.json()["errors"][0]["field"] == "limit"
 
 
+def test_a_cursor_of_the_right_shape_the_feed_never_gave_is_a_422(api):
+    response = api.get("/api/v1/events/", {"after": "AAAA"})
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "after"
+    assert response.json()["errors"][0]["code"] == "unknown_cursor"
+
+
 def test_without_a_key_the_feed_is_refused():
     assert APIClient().get("/api/v1/events/").status_code == 401
 

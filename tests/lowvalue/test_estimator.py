@@ -84,15 +84,27 @@ def test_the_api_takes_another_economys_regime(korea):
 
 
 def test_bad_input_gets_the_error_envelope_with_field_paths(korea):
-    line = {**body()["lines"][0], "hs_code": "999999"}
+    line = {**body()["lines"][0], "hs_code": "85183"}
     response = api().post(
-        "/api/v1/estimate/", body(currency="XYZ", regime="ZZ", lines=[line]), format="json"
+        "/api/v1/estimate/", body(currency="XYZ", regime="Z9", lines=[line]), format="json"
     )
-    assert response.status_code == 400
+    assert response.status_code == 400  # outside the schema: an enum, two patterns
     data = response.json()
     assert data["code"] == "invalid"
     fields = {error["field"] for error in data["errors"]}
     assert fields == {"currency", "regime", "lines[0].hs_code"}
+
+
+def test_what_the_schema_cannot_say_is_a_422_naming_each_field(korea):
+    line = {**body()["lines"][0], "hs_code": "999999", "quantity": "0"}
+    response = api().post("/api/v1/estimate/", body(regime="ZZ", lines=[line]), format="json")
+    assert response.status_code == 422
+    fields = {(error["field"], error["code"]) for error in response.json()["errors"]}
+    assert fields == {
+        ("regime", "unknown"),
+        ("lines[0].hs_code", "unknown"),
+        ("lines[0].quantity", "not_positive"),
+    }
 
 
 def test_a_missing_rate_is_reported_as_held_not_an_error(korea):

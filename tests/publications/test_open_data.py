@@ -4,8 +4,8 @@ import uuid
 
 import pytest
 
+from clearance.spreadsheets import csv_cell
 from publications import comments, publishing
-from publications.editor_views import csv_cell
 from tests.factories import UserFactory, staff_user
 from tests.publications.helpers import open_consultation, published
 from tests.publications.test_comments import sign_in_editor, submit

@@ -37,6 +37,11 @@ def test_a_platform_reads_its_payments_and_not_anothers(paid, organisation):
 
     listed = mine.get("/api/v1/payments/").json()
     assert [p["reference"] for p in listed["results"]] == [paid.reference]
+    assert (listed["count"], listed["next"], listed["previous"]) == (1, None, None)
+    assert mine.get("/api/v1/payments/?page=2").status_code == 404
+    refused = mine.get("/api/v1/payments/?page=0")
+    assert refused.status_code == 400
+    assert refused.json()["errors"][0]["field"] == "page"
     assert mine.get(f"/api/v1/payments/{paid.pk}/").json()["status"] == "settled"
     assert theirs.get(f"/api/v1/payments/{paid.pk}/").status_code == 404
     assert theirs.get("/api/v1/payments/").json()["results"] == []
@@ -71,7 +76,7 @@ def test_a_refund_over_what_was_paid_is_refused_with_the_field(paid, organisatio
     response = api.post(
         "/api/v1/refunds/",
         {"declaration": paid.declaration_id, "reason": "duplicate", "amount": "30001"},
-        format="json",
+        format="multipart",
     )
 
     assert response.status_code == 422
@@ -84,7 +89,7 @@ def test_a_refund_on_another_organisations_declaration_is_404(paid):
     response = api.post(
         "/api/v1/refunds/",
         {"declaration": paid.declaration_id, "reason": "duplicate", "amount": "1"},
-        format="json",
+        format="multipart",
     )
 
     assert response.status_code == 404

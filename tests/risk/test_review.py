@@ -135,7 +135,7 @@ def test_a_platform_answers_by_api(yellow, officer, organisation):
     assert answered.status_code == 200
     assert answered.json()["answer"] == "Model X100."
     assert yellow.documents.get().kind == "photo"
-    again = api.post(url, {"answer": "Again."}, format="json")
+    again = api.post(url, {"answer": "Again."}, format="multipart")
     assert again.status_code == 422
 
 
