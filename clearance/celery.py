@@ -74,6 +74,16 @@ app.conf.beat_schedule = {
         "task": "declarations.reassess_held",
         "schedule": 600.0,
     },
+    # Webhooks: new events become deliveries (each change also nudges the relay at once), and
+    # the due deliveries, retries included, are sent. Both are cheap when nothing waits.
+    "relay-webhook-events": {
+        "task": "declarations.webhook_relay",
+        "schedule": 5.0,
+    },
+    "sweep-webhook-deliveries": {
+        "task": "declarations.webhook_sweep",
+        "schedule": 5.0,
+    },
 }
 
 

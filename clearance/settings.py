@@ -330,6 +330,18 @@ COMMENT_ATTACHMENT_MAX_BYTES = env_int("COMMENT_ATTACHMENT_MAX_BYTES", 5 * 1024 
 COMMENT_PRE_MODERATION = env_bool("COMMENT_PRE_MODERATION", default=True)
 OPEN_DATA_API_RATE = env_str("OPEN_DATA_API_RATE", "120/min")
 
+# Webhooks: the wait in seconds after each failed attempt (about 24 hours in all: after the last
+# the delivery has failed and its endpoint is disabled), and how long one attempt may take.
+_webhook_retries = env_list(
+    "WEBHOOK_RETRY_SCHEDULE", ["5", "300", "1800", "7200", "18000", "28800", "30295"]
+)
+if not all(item.isdigit() and int(item) > 0 for item in _webhook_retries):
+    raise ImproperlyConfigured(
+        "WEBHOOK_RETRY_SCHEDULE must be whole numbers of seconds above 0, separated by commas"
+    )
+WEBHOOK_RETRY_SCHEDULE = [int(item) for item in _webhook_retries]
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1)
+
 # Security headers. Production (DEBUG off) passes `check --deploy --fail-level WARNING`.
 SECURE_CSP = {
     "default-src": [CSP.SELF],

@@ -5,7 +5,15 @@ from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from clearance.admin import ReadOnly
-from declarations.models import CsvUpload, Declaration, Line, StatusChange
+from declarations.models import (
+    CsvUpload,
+    Declaration,
+    Line,
+    StatusChange,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 
 class LineInline(ReadOnly, admin.TabularInline):  # type: ignore[type-arg]
@@ -33,3 +41,27 @@ class CsvUploadAdmin(ReadOnly, SimpleHistoryAdmin):  # type: ignore[misc]
     list_display = ["original_name", "organisation", "state", "total_rows", "created_at"]
     list_filter = ["state"]
     exclude = ["errors"]
+
+
+class WebhookAttemptInline(ReadOnly, admin.TabularInline):  # type: ignore[type-arg]
+    model = WebhookAttempt
+    extra = 0
+    fields = ["at", "status_code", "error", "duration_ms", "manual", "by"]
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(ReadOnly, SimpleHistoryAdmin):  # type: ignore[misc]
+    """The secret is never shown, here or in the history."""
+
+    list_display = ["url", "organisation", "active", "disabled_at", "created_at"]
+    list_filter = ["active"]
+    search_fields = ["url", "organisation__name"]
+    exclude = ["secret"]
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnly, admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["pk", "endpoint", "event", "state", "attempts", "next_attempt_at"]
+    list_filter = ["state"]
+    raw_id_fields = ["endpoint", "event"]
+    inlines = [WebhookAttemptInline]

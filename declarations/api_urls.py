@@ -4,7 +4,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.permissions import AllowAny
 
-from declarations import api, csv_api, document_api, event_api
+from declarations import api, csv_api, document_api, event_api, webhook_api
 
 urlpatterns = [
     path("declarations/", api.DeclarationListView.as_view(), name="api-declarations"),
@@ -42,6 +42,23 @@ urlpatterns = [
         name="api-declaration-document",
     ),
     path("events/", event_api.EventFeedView.as_view(), name="api-events"),
+    path("webhooks/", webhook_api.WebhookListView.as_view(), name="api-webhooks"),
+    path("webhooks/<int:pk>/", webhook_api.WebhookDetailView.as_view(), name="api-webhook"),
+    path(
+        "webhooks/<int:pk>/rotate-secret/",
+        webhook_api.WebhookSecretView.as_view(),
+        name="api-webhook-secret",
+    ),
+    path(
+        "webhooks/<int:pk>/deliveries/",
+        webhook_api.WebhookDeliveriesView.as_view(),
+        name="api-webhook-deliveries",
+    ),
+    path(
+        "webhooks/<int:pk>/deliveries/<int:delivery_id>/redeliver/",
+        webhook_api.WebhookRedeliverView.as_view(),
+        name="api-webhook-redeliver",
+    ),
     path("hs-codes/", api.HsCodeView.as_view(), name="api-hs-codes"),
     path(
         "schema/",

@@ -13,6 +13,11 @@ shows an event only once every transaction that started before its own has finis
 a cursor the feed has handed out, so reading again from any cursor gives the same events in the
 same order. An event shows as soon as the transactions older than it have finished: a long
 import holds back newer events until it ends, and never loses one.
+
+Webhooks. The webhook relay (``declarations.webhook_delivery``) reads every organisation's
+events by the same rule and in the same order (``EVERY_ORGANISATION``), from a cursor of its
+own. Each change that writes events nudges it once its transaction commits
+(``nudge_relay``), so a delivery leaves within moments; beat runs it every few seconds too.
 """
 
 import base64
@@ -20,11 +25,13 @@ import binascii
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from django.db import connection
+from django.core.cache import cache
+from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from clearance import bulk
+from clearance.queue import enqueue_on_commit
 from declarations.models import Declaration, Event, Status, StatusChange
 
 # The statuses a filer sees change; a draft is the filer's own work in progress.
@@ -42,6 +49,17 @@ FILER_STATUSES = frozenset(
     }
 )
 
+# A refund's statuses, each an event ``refund.<status>`` (``refunds.models.RefundStatus``, which
+# this app may not import; a test keeps the two lists equal).
+REFUND_STATUSES = (
+    "requested",
+    "under_review",
+    "awaiting_supervisor",
+    "approved",
+    "paid",
+    "rejected",
+)
+
 STATUS_CHANGE_FIELDS = (
     "declaration",
     "from_status",
@@ -56,6 +74,28 @@ STATUS_CHANGE_FIELDS = (
 
 def declaration_type(status: str) -> str:
     return f"declaration.{status}"
+
+
+# Every event type, in the order a person reads them; webhook endpoints subscribe to these.
+EVENT_TYPES: tuple[str, ...] = (
+    *(declaration_type(status) for status in Status.values if status in FILER_STATUSES),
+    *(f"refund.{status}" for status in REFUND_STATUSES),
+)
+
+# At most one nudge a second: the relay reads everything committed when it runs, and beat
+# runs it every few seconds besides.
+NUDGE_KEY = "webhooks:relay-nudged"
+
+
+def nudge_relay() -> None:
+    """Run the webhook relay once the current transaction commits (nothing if it rolls
+    back). A failure to queue it is logged, never raised: beat runs the relay anyway."""
+    transaction.on_commit(_nudge, robust=True)
+
+
+def _nudge() -> None:
+    if cache.add(NUDGE_KEY, 1, timeout=1):
+        enqueue_on_commit("declarations.webhook_relay")
 
 
 def save_changes(changes: Sequence[StatusChange]) -> None:
@@ -77,6 +117,8 @@ def save_changes(changes: Sequence[StatusChange]) -> None:
         ],
         batch_size=3000,
     )
+    if any(change.to_status in FILER_STATUSES for change in changes):
+        nudge_relay()
 
 
 class Moved(NamedTuple):
@@ -112,6 +154,7 @@ def insert_moves(
             f"JOIN {declaration} d ON d.id = v.id",
             [at, [m.declaration_id for m in told], [m.to_status for m in told]],
         )
+    nudge_relay()
 
 
 def record_refund(
@@ -126,6 +169,7 @@ def record_refund(
         state=status,
         occurred_at=at,
     )
+    nudge_relay()
 
 
 # --- The feed -------------------------------------------------------------------------------
@@ -167,6 +211,15 @@ def feed(organisation_id: int, after: Cursor, limit: int) -> list[Event]:
         .order_by("tx", "id")
     )
     return list(queryset[:limit])
+
+
+def finished_sql(alias: str) -> str:
+    """The feed's rule in SQL for every organisation's events (table ``alias``), for the
+    webhook relay: finished transactions' events, and the reader's own."""
+    return (
+        f"({alias}.tx < (pg_snapshot_xmin(pg_current_snapshot())::text::bigint)"
+        f" OR {alias}.tx = (pg_current_xact_id_if_assigned()::text::bigint))"
+    )
 
 
 def next_cursor(events: Sequence[Event], after: Cursor) -> Cursor:

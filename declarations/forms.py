@@ -7,6 +7,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from clearance.models import Purpose, TransportMode
+from declarations.events import EVENT_TYPES
 from declarations.models import Document, Status
 from declarations.validation import LINE_FIELDS, PARTIES, header_data
 
@@ -119,4 +120,27 @@ class CsvUploadForm(forms.Form):
     file = forms.FileField(
         label=_("CSV file"),
         help_text=_("One row per item line; the rows of a declaration share its reference."),
+    )
+
+
+class WebhookEndpointForm(forms.Form):
+    """An endpoint's address, description and event types; the rules (https, a public
+    address, known types) are the service's, ``declarations.webhooks``."""
+
+    url = forms.CharField(
+        label=_("Address"),
+        max_length=500,
+        help_text=_("An https:// address of your system, reachable on the internet."),
+    )
+    description = forms.CharField(
+        label=_("Description"),
+        max_length=200,
+        required=False,
+        help_text=_("Say which system receives it, such as “order system”."),
+    )
+    event_types = forms.MultipleChoiceField(
+        label=_("Events to send"),
+        choices=[(t, t) for t in EVENT_TYPES],
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": _("Choose at least one event type.")},
     )

@@ -463,7 +463,18 @@ class Event(models.Model):
     occurred_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        indexes = [models.Index(fields=["organisation", "tx", "id"], name="event_feed")]
+        indexes = [
+            models.Index(fields=["organisation", "tx", "id"], name="event_feed"),
+            # The webhook relay reads every organisation's events in feed order.
+            models.Index(fields=["tx", "id"], name="event_relay"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.type} {self.declaration_id}"
+
+
+# Webhook endpoints and their deliveries, kept in a module of their own.
+from declarations.webhook_models import WebhookAttempt as WebhookAttempt  # noqa: E402
+from declarations.webhook_models import WebhookDelivery as WebhookDelivery  # noqa: E402
+from declarations.webhook_models import WebhookEndpoint as WebhookEndpoint  # noqa: E402
+from declarations.webhook_models import WebhookRelay as WebhookRelay  # noqa: E402

@@ -3,11 +3,14 @@
 from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from declarations import csvfiles, services
-from declarations.models import CsvUpload
+from clearance.mail import send_templated_email
+from declarations import csvfiles, services, webhook_delivery
+from declarations.models import CsvUpload, WebhookEndpoint
 
 
 @shared_task(name="declarations.check_csv_upload", time_limit=1800, soft_time_limit=1700)
@@ -57,3 +60,52 @@ def reassess_held() -> int:
         if last is None:
             return moved
         moved, after = moved + count, last
+
+
+# --- Webhooks (see declarations.webhook_delivery) -------------------------------------------
+
+
+@shared_task(name="declarations.webhook_relay", time_limit=120, soft_time_limit=110)
+def webhook_relay() -> int:
+    """Turn new events into deliveries: nudged after each change, and run by beat."""
+    return webhook_delivery.relay()
+
+
+@shared_task(name="declarations.webhook_sweep", time_limit=60)
+def webhook_sweep() -> int:
+    """Queue the sends of the deliveries now due (first attempts whose message was lost, and
+    retries); run by beat every few seconds."""
+    return webhook_delivery.sweep()
+
+
+@shared_task(name="declarations.webhook_send", time_limit=120)
+def webhook_send(delivery_id: int) -> None:
+    webhook_delivery.send(delivery_id)
+
+
+@shared_task(name="declarations.webhook_redeliver", time_limit=120)
+def webhook_redeliver(delivery_id: int, user_id: int | None) -> None:
+    webhook_delivery.redeliver_now(delivery_id, user_id)
+
+
+@shared_task(name="declarations.send_webhook_disabled_email", time_limit=60)
+def send_webhook_disabled_email(endpoint_id: int) -> None:
+    """Tell the organisation's owner that an endpoint was disabled (if it still is)."""
+    endpoint = (
+        WebhookEndpoint.objects.select_related("organisation__owner")
+        .filter(pk=endpoint_id, active=False)
+        .first()
+    )
+    if endpoint is None:
+        return
+    owner = endpoint.organisation.owner
+    send_templated_email(
+        to=owner.email,
+        template="declarations/webhook_disabled_email",
+        context={
+            "user": owner,
+            "endpoint": endpoint,
+            "link": settings.SITE_URL + reverse("webhook_endpoint", args=[endpoint.pk]),
+        },
+        language=owner.language,
+    )
