@@ -4,8 +4,9 @@ A change to the API is a change to the code, so its record lives with the code a
 it: ``CHANGES`` is the public changelog (``/api/changelog/``), newest first, and
 ``DEPRECATIONS`` names the operations scheduled to go.
 
-The promise to integrators, kept by ``check_deprecations`` (a system check, so a release that
-breaks it does not start):
+Version 1 settled on 2026-12-02, when its schema became the contract (the changes of that day
+are listed). From then on, the promise to integrators, kept by ``check_deprecations`` (a system
+check, so a release that breaks it does not start):
 
 - a version path never breaks: fields and operations are added to ``/api/v1/``, never changed
   incompatibly or removed, except through a deprecation;
@@ -86,6 +87,56 @@ class Deprecation:
 
 
 CHANGES: tuple[Change, ...] = (
+    Change(
+        date(2026, 12, 2),
+        "added",
+        gettext_lazy(
+            "Webhooks: endpoints that subscribe to event types and receive each event signed "
+            "by the Standard Webhooks specification, retried for about 24 hours, with a "
+            "delivery log and redelivery."
+        ),
+        ("/api/v1/webhooks/",),
+    ),
+    Change(
+        date(2026, 12, 2),
+        "added",
+        gettext_lazy(
+            "This changelog, and Deprecation and Sunset headers on operations scheduled to go."
+        ),
+    ),
+    Change(
+        date(2026, 12, 2),
+        "changed",
+        gettext_lazy(
+            "The schema is the contract: the server takes exactly what it describes. A request "
+            "of the wrong shape gets 400 naming the field (a country or currency code not in "
+            "capitals, a number where the schema says a string, an HS code with a dot, a "
+            "boolean that is not true or false); a business rule refuses with 422. Every "
+            "operation lists the error statuses it can answer, all in the one error envelope."
+        ),
+    ),
+    Change(
+        date(2026, 12, 2),
+        "changed",
+        gettext_lazy(
+            "Refund requests and answers to information requests take multipart bodies only; "
+            "documents download as application/octet-stream; the declaration list's cursors "
+            "have a new form, and an older cursor gets 400: start again from the first page."
+        ),
+        (
+            "POST /api/v1/refunds/",
+            "POST /api/v1/declarations/{id}/information/",
+            "GET /api/v1/declarations/",
+        ),
+    ),
+    Change(
+        date(2026, 12, 2),
+        "fixed",
+        gettext_lazy(
+            "Payments, statements and refunds are described as the pages they are; an "
+            "address no operation matches answers 404 in the error envelope."
+        ),
+    ),
     Change(
         date(2026, 12, 2),
         "added",

@@ -231,9 +231,18 @@ Each organisation gets an API key from its administrator on the portal.
 
 Post declarations with an `Idempotency-Key`; a retry returns the first result.
 
+# Events
+
+Every change you may see on a declaration or a refund is an event. Read them in order from
+`/api/v1/events/`, starting again from the last cursor you kept.
+
 # Webhooks
 
-Status changes are sent to your endpoint, signed.
+Add an endpoint on the portal's API keys page, or at `/api/v1/webhooks/`, and choose its event
+types. Status changes are then sent to it, signed by the Standard Webhooks specification
+(headers `webhook-id`, `webhook-timestamp`, `webhook-signature`); keep the secret shown when
+you add the endpoint, and check every delivery with it. Answer with any 2xx status; other
+answers are retried for about 24 hours, after which the endpoint is disabled and you are told.
 """,
     ),
     (

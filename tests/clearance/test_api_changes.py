@@ -52,6 +52,10 @@ def test_a_deprecated_operation_says_so_until_its_sunset(api, monkeypatch, setti
     # Other operations carry no such header.
     assert "Deprecation" not in api.get("/api/v1/events/")
 
+    schema = api.get("/api/v1/schema/", {"format": "json"}).json()
+    assert schema["paths"]["/api/v1/hs-codes/"]["get"]["deprecated"] is True
+    assert "deprecated" not in schema["paths"]["/api/v1/events/"]["get"]
+
     page = api.get("/api/changelog/")
     assert f'id="{going.anchor}"' in page.content.decode()
     assert "/api/v2/hs-codes/" in page.content.decode()
