@@ -5,8 +5,10 @@ Anything else is a 404, the same answer as for a declaration that does not exist
 ``clearance.access.owned_or_404``).
 """
 
+from django.http import Http404
+
 from clearance.access import found_or_404, owned_or_404
-from clearance.models import Organisation, User
+from clearance.models import Membership, Organisation, User
 from declarations.models import CsvUpload, Declaration, Document
 
 
@@ -37,3 +39,17 @@ def upload_for_user(user: User, pk: int) -> CsvUpload:
 def upload_for_organisation(organisation: Organisation, pk: int) -> CsvUpload:
     """For API clients: a CSV file of the key's organisation, or 404."""
     return owned_or_404(CsvUpload.objects.all(), pk, organisation=organisation)
+
+
+def owned_organisation(user: User) -> Organisation:
+    """The organisation whose API keys and webhook endpoints the user manages: the first one
+    they own, by name; a 404 for someone who owns none."""
+    membership = (
+        user.memberships.select_related("organisation")
+        .filter(role=Membership.Role.OWNER)
+        .order_by("organisation__name")
+        .first()
+    )
+    if membership is None:
+        raise Http404
+    return membership.organisation

@@ -18,7 +18,7 @@ from clearance import reference
 from clearance.access import organisations_of
 from clearance.actors import Actor
 from clearance.errors import FieldError, Invalid, ServiceError
-from clearance.models import ApiKey, Membership, Organisation, User
+from clearance.models import ApiKey, Organisation, User
 from clearance.services import apikey_create, apikey_revoke
 from declarations import access, csvfiles, selectors, services
 from declarations.forms import (
@@ -309,23 +309,11 @@ def declaration_copy(request: HttpRequest, pk: int) -> HttpResponse:
 # --- API keys ------------------------------------------------------------------------------
 
 
-def _owned_organisation(user: User) -> Organisation:
-    membership = (
-        user.memberships.select_related("organisation")
-        .filter(role=Membership.Role.OWNER)
-        .order_by("organisation__name")
-        .first()
-    )
-    if membership is None:
-        raise Http404
-    return membership.organisation
-
-
 @login_required
 def api_keys(request: HttpRequest) -> HttpResponse:
     """The owner of an organisation makes and revokes its API keys; a new key is shown once."""
     user = _user(request)
-    organisation = _owned_organisation(user)
+    organisation = access.owned_organisation(user)
     form = ApiKeyForm(request.POST or None)
     new_key = ""
     if request.method == "POST" and form.is_valid():
@@ -349,7 +337,7 @@ def api_keys(request: HttpRequest) -> HttpResponse:
 @require_POST
 def api_key_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     user = _user(request)
-    organisation = _owned_organisation(user)
+    organisation = access.owned_organisation(user)
     api_key = ApiKey.objects.filter(organisation=organisation, pk=pk).first()
     if api_key is None:
         raise Http404

@@ -12,7 +12,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -20,8 +20,8 @@ from django.views.decorators.http import require_POST
 from clearance.access import found_or_404
 from clearance.actors import Actor
 from clearance.errors import ServiceError
-from clearance.models import Membership, Organisation, User
-from declarations import webhook_delivery, webhooks
+from clearance.models import Organisation, User
+from declarations import access, webhook_delivery, webhooks
 from declarations.forms import WebhookEndpointForm
 from declarations.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
@@ -32,15 +32,7 @@ SHOWN_ONCE = "webhook_secret"
 def _owner(request: HttpRequest) -> tuple[User, Organisation]:
     user = request.user
     assert isinstance(user, User)
-    membership = (
-        user.memberships.select_related("organisation")
-        .filter(role=Membership.Role.OWNER)
-        .order_by("organisation__name")
-        .first()
-    )
-    if membership is None:
-        raise Http404
-    return user, membership.organisation
+    return user, access.owned_organisation(user)
 
 
 def _endpoint(request: HttpRequest, pk: int) -> tuple[User, WebhookEndpoint]:
