@@ -3,6 +3,7 @@ attachments. The size is checked against the caller's limit, and the type is rea
 file's first bytes, never from its name or the browser's word for it.
 """
 
+import hashlib
 from typing import Any
 
 from django.utils.functional import Promise
@@ -63,3 +64,13 @@ def megabytes(size: int) -> str:
     """``10`` for 10 MiB, ``2.5`` for 2.5 MiB: whole numbers without a decimal point."""
     mb = round(size / 1024 / 1024, 1)
     return str(int(mb)) if mb == int(mb) else str(mb)
+
+
+def file_fingerprint(upload: Any) -> dict[str, Any]:
+    """What an idempotency record compares for an uploaded file: its name, size and SHA-256
+    (read in chunks, the file left at its start). Two files of one name differ by content."""
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    return {"name": upload.name, "size": upload.size, "sha256": digest.hexdigest()}

@@ -6,7 +6,6 @@ without it); the checks and the import are ``declarations.csvfiles``'s, and a fi
 be confirmed (not checked yet, or confirmed already) is refused with 422.
 """
 
-import hashlib
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -18,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from clearance.api import ApiView, Flag, idempotent
+from clearance.uploads import file_fingerprint
 from declarations import access, csvfiles
 from declarations.api import ERROR, IDEMPOTENCY
 from declarations.document_api import BinaryField
@@ -83,10 +83,7 @@ class UploadView(ApiView):
         file = request.FILES.get("file")
         if file is None:
             raise ValidationError({"file": [_("Send the CSV file in the field “file”.")]})
-        digest = hashlib.sha256()
-        for chunk in file.chunks():
-            digest.update(chunk)
-        file.seek(0)
+        fingerprint = {"file": file_fingerprint(file)}
 
         def produce() -> Response:
             assert file is not None
@@ -96,7 +93,7 @@ class UploadView(ApiView):
             upload = csvfiles.upload_start(upload)
             return Response(upload_out(upload), status=status.HTTP_201_CREATED)
 
-        return idempotent(request, organisation, {"file": digest.hexdigest()}, produce)
+        return idempotent(request, organisation, fingerprint, produce)
 
 
 class UploadDetailView(ApiView):

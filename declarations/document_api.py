@@ -37,7 +37,6 @@ Choices made here:
   (the service's own ``kind``/``invalid`` stays for its other callers).
 """
 
-import hashlib
 from collections.abc import Iterable
 from typing import Any
 
@@ -62,6 +61,7 @@ from rest_framework.response import Response
 from clearance.access import found_or_404
 from clearance.api import ApiView, idempotent
 from clearance.models import Organisation
+from clearance.uploads import file_fingerprint
 from declarations import access, services
 from declarations.api import ERROR, IDEMPOTENCY
 from declarations.models import Document
@@ -136,14 +136,7 @@ def upload_fingerprint(request: Request, kind: str, file: Any) -> dict[str, Any]
     name, size and SHA-256 (read only when the request carries an ``Idempotency-Key``)."""
     if not request.headers.get("Idempotency-Key", "").strip():
         return {}
-    digest = hashlib.sha256()
-    for chunk in file.chunks():
-        digest.update(chunk)
-    file.seek(0)
-    return {
-        "kind": kind,
-        "file": {"name": file.name, "size": file.size, "sha256": digest.hexdigest()},
-    }
+    return {"kind": kind, "file": file_fingerprint(file)}
 
 
 NOT_FOUND = OpenApiResponse(ERROR, description="Not a declaration of your organisation.")

@@ -22,6 +22,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from clearance.api import PAGE_PARAMETER, ApiView, Pages, Text, Whole, idempotent, page_of
+from clearance.uploads import file_fingerprint
 from declarations.access import declaration_for_organisation
 from declarations.api import ERROR, IDEMPOTENCY
 from declarations.document_api import BinaryField
@@ -198,7 +199,7 @@ class RefundListView(ApiView):
         values["amount"] = Decimal(values["amount"])
         declaration = declaration_for_organisation(organisation, values["declaration"])
         fingerprint = {
-            key: (str(value) if key != "evidence" else [f.name for f in value])
+            key: (str(value) if key != "evidence" else [file_fingerprint(f) for f in value])
             for key, value in values.items()
         }
 

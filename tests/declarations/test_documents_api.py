@@ -201,7 +201,7 @@ def test_the_schema_describes_the_three_operations(client):
         "description": component["properties"]["file"]["description"],
     }
     assert set(component["required"]) == {"kind", "file"}
-    assert set(create["responses"]) == {"201", "400", "401", "404", "415", "422"}
+    assert set(create["responses"]) == {"201", "400", "401", "404", "413", "415", "422"}
     assert "Idempotency-Key" in [p["name"] for p in create["parameters"]]
 
     answers = download["get"]["responses"]

@@ -70,6 +70,33 @@ def test_a_platform_asks_for_a_refund_with_evidence_and_reads_its_status(paid, o
     assert Refund.objects.get().evidence.count() == 1
 
 
+def test_another_file_under_the_same_name_and_key_is_refused_not_replayed(paid, organisation):
+    api = api_for(organisation)
+
+    def ask(content: bytes):
+        photo = SimpleUploadedFile("box.png", b"\x89PNG\r\n\x1a\n" + content, "image/png")
+        body = {
+            "declaration": paid.declaration_id,
+            "reason": "returned",
+            "amount": "10000",
+            "return_tracking_number": "RR1KR",
+            "evidence": [photo],
+        }
+        return api.post(
+            "/api/v1/refunds/", body, format="multipart", HTTP_IDEMPOTENCY_KEY="refund-2"
+        )
+
+    first = ask(b"\0" * 32)
+    again = ask(b"\0" * 32)
+    other = ask(b"\1" * 32)
+
+    assert first.status_code == again.status_code == 201
+    assert again["Idempotent-Replayed"] == "true"
+    assert other.status_code == 422
+    assert other.json()["errors"][0]["code"] == "idempotency_key_reused"
+    assert Refund.objects.count() == 1
+
+
 def test_a_refund_over_what_was_paid_is_refused_with_the_field(paid, organisation):
     api = api_for(organisation)
 
