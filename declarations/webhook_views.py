@@ -7,11 +7,10 @@ that follows, from the session, and never again. Every write is a POST with its 
 and goes through ``declarations.webhooks``; a refused address is shown on the ``url`` field.
 """
 
-from typing import Any
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -94,15 +93,13 @@ def webhook_endpoint_new(request: HttpRequest) -> HttpResponse:
 def webhook_endpoint(request: HttpRequest, pk: int) -> HttpResponse:
     """An endpoint, its secret once when just made, and its delivery log with the attempts."""
     _user, endpoint = _endpoint(request, pk)
-    deliveries = endpoint.deliveries.select_related("event").order_by("-id")
+    attempts = WebhookAttempt.objects.select_related("by").order_by("at", "id")
+    deliveries = (
+        endpoint.deliveries.select_related("event")
+        .prefetch_related(Prefetch("attempt_log", queryset=attempts))
+        .order_by("-id")
+    )
     page = Paginator(deliveries, 20).get_page(request.GET.get("page"))
-    attempts: dict[int, list[Any]] = {d.pk: [] for d in page}
-    for attempt in (
-        WebhookAttempt.objects.filter(delivery_id__in=list(attempts))
-        .select_related("by")
-        .order_by("at", "id")
-    ):
-        attempts[attempt.delivery_id].append(attempt)
     return render(
         request,
         "declarations/webhook_detail.html",
@@ -110,7 +107,7 @@ def webhook_endpoint(request: HttpRequest, pk: int) -> HttpResponse:
             "endpoint": endpoint,
             "secret": _take_secret(request, endpoint),
             "page": page,
-            "log": [(delivery, attempts[delivery.pk]) for delivery in page],
+            "log": [(delivery, delivery.attempt_log.all()) for delivery in page],
         },
     )
 
